@@ -1,0 +1,3 @@
+from personal_memory.cli import main
+
+main()

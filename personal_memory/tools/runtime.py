@@ -1,0 +1,70 @@
+"""What every tool shares: the app state, and running a service call off the event loop, logged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel
+
+from personal_memory.pms.errors import PMSError
+from personal_memory.pms.interaction_log import InteractionLog
+from personal_memory.pms.service import MemoryService
+
+logger = logging.getLogger(__name__)
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+@dataclass(slots=True)
+class AppState:
+    service: MemoryService
+    log: InteractionLog
+
+
+def _memory_ids(result: BaseModel) -> list[str]:
+    """Every memory id a result mentions, for the trainer to join the log with the store."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in {"id", "supersedes", "memory_ids"} and isinstance(item, str):
+                    found.append(item)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(result.model_dump(mode="json"))
+    return list(dict.fromkeys(found))
+
+
+async def run_tool(app: AppState, tool: str, arguments: dict[str, Any], call: Callable[[], ResultT]) -> ResultT:
+    """Run ``call`` in a worker thread; log it; turn domain errors into MCP tool errors."""
+    try:
+        result = await anyio.to_thread.run_sync(call)
+    except PMSError as exc:
+        await anyio.to_thread.run_sync(partial(_log, app, tool, arguments, None, str(exc)))
+        raise ToolError(str(exc)) from exc
+    await anyio.to_thread.run_sync(partial(_log, app, tool, arguments, result, None))
+    return result
+
+
+def _log(app: AppState, tool: str, arguments: dict[str, Any], result: BaseModel | None, error: str | None) -> None:
+    try:
+        app.log.append(
+            app.service.clock(),
+            tool,
+            arguments,
+            result.model_dump(mode="json") if result is not None else {},
+            _memory_ids(result) if result is not None else [],
+            error=error,
+        )
+    except Exception:  # the log must never break a tool call; top-level handler by design
+        logger.exception("Could not append to the interaction log")

@@ -1,0 +1,56 @@
+"""The ``pmem`` CLI over a real data dir (fast fake embedder)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from personal_memory.cli import main
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PMEM_EMBEDDER", "hash")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(main, list(args))
+        return result.exit_code, result.output
+
+    return invoke
+
+
+def test_remember_recall_correct_forget_and_stats(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("remember", "I live in Lyon", "--type", "fact", "--domain", "home", "--json")
+    assert code == 0
+    memory_id = json.loads(out)["id"]
+    code, out = run("recall", "Lyon", "--json")
+    assert code == 0 and json.loads(out)[0]["id"] == memory_id
+    code, out = run("correct", memory_id, "I live in Berlin", "--json")
+    new_id = json.loads(out)["id"]
+    code, out = run("recall", "live Lyon Berlin", "--json")
+    assert [m["id"] for m in json.loads(out)] == [new_id]
+    code, out = run("profile", "--format", "markdown")
+    assert "Berlin" in out and "Lyon" not in out
+    assert run("forget", new_id)[0] == 0
+    code, out = run("stats", "--json")
+    assert json.loads(out)["short_term"]["active"] == 0
+
+
+def test_errors_are_clean_messages_not_tracebacks(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("forget", "123")
+    assert code == 1 and "not a memory id" in out and "Traceback" not in out
+    code, out = run("remember", "   ")
+    assert code == 1 and "empty" in out
+    code, out = run("remember", "x", "--type", "gossip")
+    assert code == 2 and "gossip" in out
+
+
+def test_help_explains_every_command(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("--help")
+    for command in ("serve", "remember", "recall", "correct", "forget", "profile", "stats", "setup"):
+        assert command in out
+    code, out = run("serve", "--help")
+    assert "stdio" in out and "--token" in out
