@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from personal_memory.pms.paths import DataPaths
+from personal_memory.pms.promotion import PromotionPolicy
 from personal_memory.pms.service import ServiceOptions
 
 
@@ -48,10 +49,50 @@ class Settings(BaseSettings):
     )
     embedder_threads: int = Field(1, ge=1, le=64, description="ONNX Runtime threads (PMEM_EMBEDDER_THREADS)")
     lancedb_uri: str | None = Field(None, description="LanceDB location for the long-term tier (PMEM_LANCEDB_URI)")
+    promotion_interval_minutes: float = Field(
+        60.0, ge=0, description="How often the server runs the promotion engine; 0 turns it off "
+        "(PMEM_PROMOTION_INTERVAL_MINUTES)"
+    )
+    promote_min_confidence: float = Field(
+        0.6, ge=0, le=1, description="Short->long: least confidence (PMEM_PROMOTE_MIN_CONFIDENCE)"
+    )
+    promote_min_corroborations: int = Field(
+        2, ge=0, description="Short->long: least corroborations (PMEM_PROMOTE_MIN_CORROBORATIONS)"
+    )
+    promote_unchallenged_days: float = Field(
+        3.0, ge=0, description="Short->long: days without contradiction (PMEM_PROMOTE_UNCHALLENGED_DAYS)"
+    )
+    promote_absolute_confidence: float = Field(
+        0.9, ge=0, le=1, description="Long->persistent: least confidence of an absolute truth "
+        "(PMEM_PROMOTE_ABSOLUTE_CONFIDENCE)"
+    )
+    promote_identity_days: float = Field(
+        30.0, ge=0, description="Long->persistent: days tagged 'identity' (PMEM_PROMOTE_IDENTITY_DAYS)"
+    )
+    promote_preference_accesses: int = Field(
+        10, ge=0, description="Long->persistent: accesses of a preference (PMEM_PROMOTE_PREFERENCE_ACCESSES)"
+    )
+    promote_preference_days: float = Field(
+        60.0, ge=0, description="Long->persistent: days those accesses span (PMEM_PROMOTE_PREFERENCE_DAYS)"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("WARNING", description="PMEM_LOG_LEVEL")
     host: str = Field("127.0.0.1", description="HTTP transports bind here (PMEM_HOST)")
     port: int = Field(8765, ge=1, le=65535, description="HTTP transports listen here (PMEM_PORT)")
     token: str | None = Field(None, description="Bearer token the HTTP transports require (PMEM_TOKEN)")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names HTTP clients may use besides loopback, as JSON (PMEM_ALLOWED_HOSTS='[\"pmem.lan\"]')",
+    )
+    base_model: str | None = Field(
+        None, description="PLM base: a local HF model folder, a .gguf file or ollama:NAME (PMEM_BASE_MODEL)"
+    )
+    teacher_model: str | None = Field(
+        None, description="Optional local distillation teacher sharing the base's tokenizer (PMEM_TEACHER_MODEL)"
+    )
+    ollama_models_dir: Path | None = Field(
+        None, description="Where Ollama keeps pulled models (PMEM_OLLAMA_MODELS_DIR); default ~/.ollama/models"
+    )
+    train_threads: int = Field(2, ge=1, le=256, description="CPU threads for PLM training (PMEM_TRAIN_THREADS)")
 
     @classmethod
     def settings_customise_sources(
@@ -69,6 +110,17 @@ class Settings(BaseSettings):
     @property
     def paths(self) -> DataPaths:
         return DataPaths(self.home.expanduser())
+
+    def promotion_policy(self) -> PromotionPolicy:
+        return PromotionPolicy(
+            min_confidence=self.promote_min_confidence,
+            min_corroborations=self.promote_min_corroborations,
+            unchallenged_days=self.promote_unchallenged_days,
+            absolute_confidence=self.promote_absolute_confidence,
+            identity_days=self.promote_identity_days,
+            preference_accesses=self.promote_preference_accesses,
+            preference_days=self.promote_preference_days,
+        )
 
     def service_options(self) -> ServiceOptions:
         return ServiceOptions(

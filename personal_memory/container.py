@@ -5,7 +5,8 @@ from __future__ import annotations
 from personal_memory.config import Settings
 from personal_memory.pms.embedding import LazyEmbedder
 from personal_memory.pms.interaction_log import InteractionLog
-from personal_memory.pms.service import MemoryService
+from personal_memory.pms.schema import utcnow
+from personal_memory.pms.service import Clock, MemoryService
 
 
 def build_embedder(settings: Settings) -> LazyEmbedder:
@@ -17,8 +18,8 @@ def build_embedder(settings: Settings) -> LazyEmbedder:
     )
 
 
-def build_service(settings: Settings) -> MemoryService:
-    return MemoryService(settings.paths, build_embedder(settings), settings.service_options())
+def build_service(settings: Settings, clock: Clock | None = None) -> MemoryService:
+    return MemoryService(settings.paths, build_embedder(settings), settings.service_options(), clock or utcnow)
 
 
 def open_interaction_log(settings: Settings) -> InteractionLog:

@@ -106,13 +106,26 @@ def correct(ctx: click.Context, memory_id: str, correction: str, reason: str | N
 
 
 @click.command()
-@click.argument("memory_id")
+@click.argument("memory_id", required=False)
+@click.option("--all", "everything", is_flag=True, help="Forget every memory and the interaction log.")
+@click.option("--yes", is_flag=True, help="With --all: do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def forget(ctx: click.Context, memory_id: str, as_json: bool) -> None:
-    """Delete memory MEMORY_ID from every tier."""
+def forget(ctx: click.Context, memory_id: str | None, everything: bool, yes: bool, as_json: bool) -> None:
+    """Delete memory MEMORY_ID from every tier (or, with --all, everything you own)."""
     from personal_memory.pms.schema import parse_memory_id
 
+    if everything == (memory_id is not None):
+        raise click.UsageError("Give either a MEMORY_ID or --all.")
+    if everything:
+        from personal_memory.cli.admin import forget_everything
+
+        if not yes:
+            click.confirm("Forget every memory and the interaction log, for good?", abort=True)
+        counts = forget_everything(ctx)
+        emit(counts, as_json, lambda: click.echo(f"forgotten: {counts['memories']} memories, {counts['interactions']} interactions"))
+        return
+    assert memory_id is not None
     with open_service(ctx) as service:
         entry = run(lambda: service.forget(parse_memory_id(memory_id)))
     emit({"id": str(entry.id), "forgotten": True}, as_json, lambda: click.echo(f"forgotten: {entry.id}"))

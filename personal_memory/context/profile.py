@@ -1,75 +1,61 @@
-"""Build the user's profile (grouped, ranked memories), optionally focused on a query."""
+"""Build the personal context: analyze the query, retrieve memories, generate traceable lines.
+
+SEED.md's inference flow, steps 1-3; ``formats`` does step 4. The analyzer and the generator are the
+seams a trained PLM takes over (``plm.interfaces``); today they are fast deterministic rules.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, Field
-
-from personal_memory.pms.schema import MemoryEntry, MemoryType
-from personal_memory.pms.service import MemoryService, RecallQuery
-
-SECTION_OF_TYPE: dict[MemoryType, str] = {
-    MemoryType.PREFERENCE: "preferences",
-    MemoryType.FACT: "facts",
-    MemoryType.SKILL: "skills",
-    MemoryType.BELIEF: "beliefs",
-    MemoryType.CONTEXT: "context",
-    MemoryType.EVENT: "recent_events",
-}
-SECTION_ORDER = ("preferences", "facts", "skills", "beliefs", "context", "recent_events")
-# Without a query, SEED.md's PLM type weights order what matters most about a person.
-TYPE_WEIGHT: dict[MemoryType, float] = {
-    MemoryType.FACT: 1.0,
-    MemoryType.PREFERENCE: 1.0,
-    MemoryType.BELIEF: 0.85,
-    MemoryType.SKILL: 0.7,
-    MemoryType.CONTEXT: 0.7,
-    MemoryType.EVENT: 0.4,
-}
+from personal_memory.context import DEFAULT_MAX_TOKENS
+from personal_memory.context.analysis import RuleQueryAnalyzer
+from personal_memory.context.exporters.plain import Target
+from personal_memory.context.formats import Rendered, render_within
+from personal_memory.context.generator import TemplateGenerator
+from personal_memory.context.models import ContextItem, Intent, PersonalContext, QueryInsight
+from personal_memory.context.retrieval import DEFAULT_PROFILE_LIMIT, DEFAULT_QUERY_LIMIT, for_query, whole_profile
+from personal_memory.plm.interfaces import ContextGenerator, QueryAnalyzer
+from personal_memory.pms.service import MemoryService
 
 
-class ProfileItem(BaseModel):
-    text: str
-    memory_ids: list[str] = Field(description="The memories this line was generated from")
-    memory_type: MemoryType
-    confidence: float
-
-
-class Profile(BaseModel):
-    query: str | None = None
-    generated_at: datetime
-    sections: dict[str, list[ProfileItem]]
-
-    @property
-    def is_empty(self) -> bool:
-        return not any(self.sections.values())
-
-    def memory_ids(self) -> list[str]:
-        return [i for items in self.sections.values() for item in items for i in item.memory_ids]
-
-
-def _item(entry: MemoryEntry) -> ProfileItem:
-    return ProfileItem(
-        text=entry.content.strip(),
-        memory_ids=[str(entry.id)],
-        memory_type=entry.memory_type,
-        confidence=round(entry.confidence.overall, 3),
-    )
-
-
-def build_profile(service: MemoryService, query: str | None = None, limit: int = 40) -> Profile:
-    """Top memories grouped into sections: by relevance to ``query``, else by type weight and confidence."""
-    if query and query.strip():
-        entries = [hit.entry for hit in service.recall(RecallQuery(text=query, limit=limit))]
+def build_profile(
+    service: MemoryService,
+    query: str | None = None,
+    limit: int | None = None,
+    analyzer: QueryAnalyzer | None = None,
+    generator: ContextGenerator | None = None,
+) -> PersonalContext:
+    """The context for ``query`` (top 10 memories by default), or the whole profile (top 40) without one."""
+    query = query.strip() if query and query.strip() else None
+    insight: QueryInsight | None = None
+    if query is None:
+        ranked = whole_profile(service, limit or DEFAULT_PROFILE_LIMIT)
     else:
-        ranked = sorted(
-            service.iter_active(),
-            key=lambda e: (TYPE_WEIGHT[e.memory_type] * e.confidence.overall, e.access_count, e.updated_at),
-            reverse=True,
+        found = (analyzer or RuleQueryAnalyzer()).analyze(query)
+        insight = QueryInsight(domains=list(found.domains), intent=Intent(found.intent), confidence=found.confidence)
+        ranked = for_query(service, query, insight, limit or DEFAULT_QUERY_LIMIT)
+    entries = [r.entry for r in ranked]
+    confidence = {str(e.id): e.confidence.overall for e in entries}
+    lines = (generator or TemplateGenerator()).generate(query, entries)
+    items = [
+        ContextItem(
+            text=line.text,
+            memory_ids=list(line.memory_ids),
+            section=line.section,
+            confidence=round(min(confidence[i] for i in line.memory_ids), 3),
+            rank=rank,
         )
-        entries = ranked[:limit]
-    sections: dict[str, list[ProfileItem]] = {name: [] for name in SECTION_ORDER}
-    for entry in entries:
-        sections[SECTION_OF_TYPE[entry.memory_type]].append(_item(entry))
-    return Profile(query=query or None, generated_at=service.clock(), sections=sections)
+        for rank, line in enumerate(lines, start=1)
+    ]
+    return PersonalContext(query=query, analysis=insight, generated_at=service.clock(), items=items)
+
+
+def personal_context(
+    service: MemoryService,
+    query: str | None,
+    fmt: str,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    limit: int | None = None,
+    target: Target | None = None,
+) -> Rendered:
+    """What every surface (tool, resources, prompt, CLI) serves: the context, formatted, within budget."""
+    return render_within(build_profile(service, query, limit), fmt, max_tokens, target)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from personal_memory.pms.schema import MemoryType, TruthCategory
+import numpy as np
+
+from personal_memory.pms.schema import MemoryEntry, MemoryType, TruthCategory
 
 
 class QueryAnalysis(Protocol):
@@ -25,8 +28,21 @@ class MemoryClassification(Protocol):
 
 
 class MemoryClassifier(Protocol):
-    def classify(self, content: str) -> MemoryClassification: ...
+    def classify(self, content: str, vector: np.ndarray | None = None) -> MemoryClassification:
+        """Label ``content``; ``vector`` is its embedding when the caller has one (free to ignore)."""
+        ...
+
+
+class ContextLine(Protocol):
+    @property
+    def text(self) -> str: ...
+    @property
+    def memory_ids(self) -> list[str]: ...
+    @property
+    def section(self) -> str: ...
 
 
 class ContextGenerator(Protocol):
-    def generate(self, query: str, memories: list[str]) -> str: ...
+    """Lines of personal context from ranked memories; each line names the memories it came from."""
+
+    def generate(self, query: str | None, memories: Sequence[MemoryEntry]) -> Sequence[ContextLine]: ...

@@ -66,8 +66,9 @@ class InteractionLog:
                 (
                     ts.isoformat(),
                     tool,
-                    json.dumps(arguments, ensure_ascii=False, default=str),
-                    json.dumps(result, ensure_ascii=False, default=str),
+                    # ASCII JSON: lone surrogates a client sent are escaped instead of failing the insert.
+                    json.dumps(arguments, default=str),
+                    json.dumps(result, default=str),
                     json.dumps(memory_ids),
                     error is None,
                     error,
@@ -95,6 +96,17 @@ class InteractionLog:
                 error=error,
                 teacher_model=teacher,
             )
+
+    def exists(self, seq: int) -> bool:
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM interactions WHERE seq = ?", (seq,)).fetchone() is not None
+
+    def clear(self) -> int:
+        """Delete the whole log (``pmem forget --all``), leaving no copy in the WAL."""
+        with self._lock:
+            count = self._conn.execute("DELETE FROM interactions").rowcount
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return count
 
     def count(self) -> int:
         with self._lock:

@@ -32,6 +32,11 @@ class DataPaths:
         return self.home / "data" / "interactions.sqlite"
 
     @property
+    def trainer(self) -> Path:
+        """The sidecar trainer's cursor, queue and update history."""
+        return self.home / "data" / "trainer.sqlite"
+
+    @property
     def write_lock(self) -> Path:
         return self.home / "data" / ".write.lock"
 
@@ -44,9 +49,14 @@ class DataPaths:
         return self.models / "embedder"
 
     def ensure(self) -> None:
-        """Create the layout, private to the user (0700 directories)."""
+        """Create the layout, private to the user: 0700 directories, and a 0077 umask for this process.
+
+        The umask makes every file pmem (SQLite, LanceDB, the trainer) creates from now on 0600.
+        """
+        os.umask(0o077)
         for folder in (
             self.home,
+            self.write_lock.parent,
             self.config_file.parent,
             self.short_term.parent,
             self.long_term,

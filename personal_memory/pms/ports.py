@@ -25,11 +25,24 @@ class TierStore(Protocol):
         """Store a new record with its embedding; durable when this returns."""
         ...
 
+    def supersede(self, old: MemoryEntry, new: MemoryEntry, expires_at: float | None = None) -> bool:
+        """Store ``new`` and rewrite ``old`` (its replacement) atomically: both or neither, even on a crash.
+
+        False, with nothing written, when ``old`` is no longer in this tier.
+        """
+        ...
+
     def update(self, entry: MemoryEntry) -> bool:
         """Rewrite a record's metadata; False when it is no longer in this tier."""
         ...
 
-    def remove(self, memory_id: UUID) -> bool: ...
+    def remove(self, memory_id: UUID) -> bool:
+        """Delete a record and every copy of its text the store keeps (indexes, old versions)."""
+        ...
+
+    def clear(self) -> int:
+        """Delete every record, as ``remove`` does; return how many there were."""
+        ...
 
     def get_many(self, ids: list[UUID], with_embedding: bool = False) -> dict[UUID, MemoryEntry]: ...
 

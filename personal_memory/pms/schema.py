@@ -70,6 +70,30 @@ class MemorySource(BaseModel):
     reliability: float = Field(0.7, ge=0.0, le=1.0)
 
 
+class EventKind(StrEnum):
+    """What happened to a memory; ``pmem why`` prints these in order."""
+
+    CREATED = "created"
+    CORROBORATED = "corroborated"
+    CONTRADICTED = "contradicted"
+    VALIDATED = "validated"
+    SUPERSEDED = "superseded"
+    PROMOTED = "promoted"
+    EXPIRED = "expired"
+
+
+class MemoryEvent(BaseModel):
+    """One step of a memory's life: a tier move records from, to, the rule and the time."""
+
+    kind: EventKind
+    at: datetime
+    from_tier: Tier | None = None
+    to_tier: Tier | None = None
+    rule: str | None = None
+    detail: str | None = None
+    other: UUID | None = Field(None, description="The memory that caused it (corroborating, contradicting, newer)")
+
+
 class MemoryEntry(BaseModel):
     """One memory, as SEED.md defines it, plus its lifecycle status."""
 
@@ -106,6 +130,8 @@ class MemoryEntry(BaseModel):
     superseded_by: UUID | None = None
     validated: bool = False
     expires_at: datetime | None = None
+    tag_added_at: dict[str, datetime] = Field(default_factory=dict, description="When each tag was first given")
+    history: list[MemoryEvent] = Field(default_factory=list)
 
     @field_validator("content")
     @classmethod

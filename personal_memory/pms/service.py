@@ -7,23 +7,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import numpy as np
 
 from personal_memory.pms import confidence as conf
+from personal_memory.pms.classification import LocalClassifier
 from personal_memory.pms.embedding import Embedder
 from personal_memory.pms.errors import InvalidMemoryError, MemoryNotFoundError
 from personal_memory.pms.locking import WriteLock
 from personal_memory.pms.paths import DataPaths
 from personal_memory.pms.ports import TierStore
 from personal_memory.pms.ranking import Candidate, final_score, fuse
+from personal_memory.pms.relations import Relation, RelationThresholds, link, relate
 from personal_memory.pms.schema import (
     MAX_CONTENT_BYTES,
     Confidence,
+    EventKind,
     MemoryEntry,
+    MemoryEvent,
     MemorySource,
     MemoryStatus,
     MemoryType,
@@ -34,6 +40,9 @@ from personal_memory.pms.schema import (
     validate_content,
 )
 from personal_memory.pms.stores.sqlite_tier import SqliteTierStore
+
+if TYPE_CHECKING:
+    from personal_memory.plm.interfaces import MemoryClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +60,8 @@ class ServiceOptions:
     default_reliability: float = 0.8
     correction_reliability: float = 0.95
     lancedb_uri: str | None = None
+    relation_thresholds: RelationThresholds = field(default_factory=RelationThresholds)
+    relation_neighbours: int = 5  # nearest memories a new one is compared with for corroboration/contradiction
 
 
 @dataclass(slots=True)
@@ -71,6 +82,8 @@ class NewMemory:
 class RememberOutcome:
     entry: MemoryEntry
     created: bool
+    corroborates: list[UUID] = field(default_factory=list)
+    contradicts: list[UUID] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +113,16 @@ class MemoryService:
     """Stores open lazily: constructing the service costs nothing, so the server starts at once."""
 
     def __init__(
-        self, paths: DataPaths, embedder: Embedder, options: ServiceOptions | None = None, clock: Clock = utcnow
+        self,
+        paths: DataPaths,
+        embedder: Embedder,
+        options: ServiceOptions | None = None,
+        clock: Clock = utcnow,
+        classifier: MemoryClassifier | None = None,
     ) -> None:
         self.paths = paths
         self.embedder = embedder
+        self.classifier: MemoryClassifier = classifier or LocalClassifier(embedder)
         self.options = options or ServiceOptions()
         self.clock = clock
         self._stores: dict[Tier, TierStore] = {}
@@ -186,6 +205,10 @@ class MemoryService:
 
     def remember(self, request: NewMemory) -> RememberOutcome:
         """Store a new memory in short-term, or corroborate the identical one already known."""
+        return self._remember(request, None)
+
+    def _remember(self, request: NewMemory, vector: np.ndarray | None) -> RememberOutcome:
+        """``remember``, with the content's embedding when the caller already computed it."""
         content = validate_content(request.content, self.options.max_content_bytes)
         digest = content_hash(content)
         now = self.clock()
@@ -194,31 +217,67 @@ class MemoryService:
         existing = self._find_by_hash(digest)
         if existing is not None:
             return RememberOutcome(self._corroborate(existing, request, source, now), created=False)
-        vector = self.embedder.embed([content])[0]
+        if vector is None:
+            vector = self.embedder.embed([content])[0]
+        labels = self.classifier.classify(content, vector)
         with self._lock.hold():
             existing = self._find_by_hash(digest)  # another process may have stored it meanwhile
             if existing is not None:
                 return RememberOutcome(self._corroborate(existing, request, source, now), created=False)
+            tags = _clean_labels(request.tags)
             entry = MemoryEntry(
                 content=content,
                 content_hash=digest,
                 tier=Tier.SHORT_TERM,
-                memory_type=request.memory_type or MemoryType.FACT,
-                truth_category=request.truth_category or TruthCategory.CONTEXTUAL,
+                memory_type=request.memory_type or labels.memory_type,
+                truth_category=request.truth_category or labels.truth_category,
                 confidence=Confidence(source_reliability=reliability),
                 embedding=vector.tolist(),
-                tags=_clean_labels(request.tags),
-                domains=_clean_labels(request.domains),
-                entities=list(dict.fromkeys(request.entities)),
+                tags=tags,
+                domains=_clean_labels(request.domains or labels.domains),
+                entities=list(dict.fromkeys([*request.entities, *labels.entities])),
                 sources=[source],
                 created_at=now,
                 updated_at=now,
                 last_accessed=now,
                 expires_at=now + self.options.short_term_ttl,
+                tag_added_at=dict.fromkeys(tags, now),
+                history=[MemoryEvent(kind=EventKind.CREATED, at=now, to_tier=Tier.SHORT_TERM, detail=source.kind)],
             )
+            relations = relate(content, self._neighbours(vector), self.options.relation_thresholds)
+            for old, relation in relations:
+                link(entry, old, relation, now)
             self._refresh_confidence(entry, now)
             self.store(Tier.SHORT_TERM).add(entry, expires_at=entry.expires_at.timestamp() if entry.expires_at else None)
-        return RememberOutcome(entry, created=True)
+            for old, relation in relations:
+                if relation is Relation.CORROBORATES:
+                    self._confirmed(old, now)
+                else:
+                    self._refresh_confidence(old, now)
+                self.store(old.tier).update(old)
+        return RememberOutcome(
+            entry,
+            created=True,
+            corroborates=[old.id for old, r in relations if r is Relation.CORROBORATES],
+            contradicts=[old.id for old, r in relations if r is Relation.CONTRADICTS],
+        )
+
+    def _neighbours(self, vector: np.ndarray) -> list[tuple[MemoryEntry, float]]:
+        """The active memories nearest to ``vector`` in every tier, with their cosine similarity."""
+        found: list[tuple[MemoryEntry, float]] = []
+        for tier in TIER_ORDER:
+            hits = dict(self.store(tier).dense_search(vector, self.options.relation_neighbours))
+            for memory_id, entry in self.store(tier).get_many(list(hits)).items():
+                if entry.status is MemoryStatus.ACTIVE:
+                    found.append((entry, hits[memory_id]))
+        return found
+
+    def _confirmed(self, entry: MemoryEntry, now: datetime) -> None:
+        """A confirmation refreshes a memory: recency restarts and a short-term one's TTL is renewed."""
+        entry.updated_at = now
+        if entry.tier is Tier.SHORT_TERM and entry.expires_at is not None:
+            entry.expires_at = max(entry.expires_at, now + self.options.short_term_ttl)
+        self._refresh_confidence(entry, now)
 
     def _corroborate(self, entry: MemoryEntry, request: NewMemory, source: MemorySource, now: datetime) -> MemoryEntry:
         with self._lock.hold():
@@ -226,9 +285,10 @@ class MemoryService:
             entry.confidence.corroboration_count += 1
             entry.sources.append(source)
             entry.tags = _clean_labels([*entry.tags, *request.tags])
+            entry.tag_added_at = dict.fromkeys(entry.tags, now) | entry.tag_added_at
             entry.domains = _clean_labels([*entry.domains, *request.domains])
-            entry.updated_at = now
-            self._refresh_confidence(entry, now)
+            entry.history.append(MemoryEvent(kind=EventKind.CORROBORATED, at=now, detail="the same statement again"))
+            self._confirmed(entry, now)
             self._save(entry)
         return entry
 
@@ -265,6 +325,10 @@ class MemoryService:
                 last_accessed=now,
                 validated=True,
                 expires_at=old.expires_at and max(old.expires_at, now + self.options.short_term_ttl),
+                tag_added_at=old.tag_added_at,
+                history=[
+                    MemoryEvent(kind=EventKind.CREATED, at=now, to_tier=old.tier, other=old.id, detail="correction")
+                ],
             )
             self._refresh_confidence(new, now)
             old.status = MemoryStatus.SUPERSEDED
@@ -272,10 +336,28 @@ class MemoryService:
             old.confidence.contradiction_count += 1
             old.contradicts = list(dict.fromkeys([*old.contradicts, new.id]))
             old.updated_at = now
+            old.history.append(MemoryEvent(kind=EventKind.SUPERSEDED, at=now, other=new.id, detail=reason))
             self._refresh_confidence(old, now)
-            self.store(new.tier).add(new, expires_at=new.expires_at.timestamp() if new.expires_at else None)
-            self._save(old)
+            expires_at = new.expires_at.timestamp() if new.expires_at else None
+            if not self.store(new.tier).supersede(old, new, expires_at):  # one transaction: no half-done correction
+                raise MemoryNotFoundError(f"Memory {old.id} changed tier while it was being corrected; retry.")
         return CorrectOutcome(old=old, new=new)
+
+    def validate(self, memory_id: UUID) -> MemoryEntry:
+        """The user confirms a memory: it counts as validated for promotion and is refreshed."""
+        now = self.clock()
+        with self._lock.hold():
+            entry = self.find_active(memory_id)
+            if not entry.validated:
+                entry.validated = True
+                entry.history.append(MemoryEvent(kind=EventKind.VALIDATED, at=now, detail="by the user"))
+                self._confirmed(entry, now)
+                self._save(entry)
+        return entry
+
+    def writing(self) -> AbstractContextManager[None]:
+        """Hold the data dir's write lock (re-entrant; one writer across processes)."""
+        return self._lock.hold()
 
     def forget(self, memory_id: UUID) -> MemoryEntry:
         """Delete a memory from every tier."""
@@ -284,6 +366,11 @@ class MemoryService:
             for tier in TIER_ORDER:
                 self.store(tier).remove(memory_id)
         return entry
+
+    def forget_all(self) -> int:
+        """Delete every memory from every tier (``pmem forget --all``); return how many there were."""
+        with self._lock.hold():
+            return sum(self.store(tier).clear() for tier in TIER_ORDER)
 
     # recall ---------------------------------------------------------------------------------------
 
@@ -342,6 +429,18 @@ class MemoryService:
             store = self.store(tier)
             out[tier.value] = {status.value: store.count(status.value) for status in MemoryStatus}
         return out
+
+    # batches (ingestion) --------------------------------------------------------------------------
+
+    def remember_many(self, requests: list[NewMemory]) -> list[RememberOutcome]:
+        """``remember`` each request in order, embedding all the new contents in one embedder call.
+
+        Every content is validated first, so one bad request stores nothing of the batch.
+        """
+        contents = [validate_content(r.content, self.options.max_content_bytes) for r in requests]
+        new = list(dict.fromkeys(c for c in contents if self._find_by_hash(content_hash(c)) is None))
+        vectors = dict(zip(new, self.embedder.embed(new), strict=True)) if new else {}
+        return [self._remember(r, vectors.get(c)) for r, c in zip(requests, contents, strict=True)]
 
 
 def _clean_labels(labels: list[str]) -> list[str]:

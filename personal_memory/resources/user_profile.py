@@ -6,12 +6,19 @@ import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
-from personal_memory.context.formats import to_claude_xml
-from personal_memory.context.profile import build_profile
+from personal_memory.context.profile import personal_context
 from personal_memory.pms.errors import PMSError
 from personal_memory.tools.runtime import AppState
 
 URI = "memory://user_profile"
+
+
+async def claude_context(app: AppState, query: str | None) -> str:
+    """The context as ``<user_profile>`` XML within the default budget, off the event loop."""
+    try:
+        return await anyio.to_thread.run_sync(lambda: personal_context(app.service, query, "claude").text)
+    except PMSError as exc:
+        raise ResourceError(str(exc)) from exc
 
 
 def register(server: MCPServer, app: AppState) -> None:
@@ -23,7 +30,4 @@ def register(server: MCPServer, app: AppState) -> None:
         mime_type="application/xml",
     )
     async def user_profile() -> str:
-        try:
-            return await anyio.to_thread.run_sync(lambda: to_claude_xml(build_profile(app.service)))
-        except PMSError as exc:
-            raise ResourceError(str(exc)) from exc
+        return await claude_context(app, None)

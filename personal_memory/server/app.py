@@ -7,11 +7,15 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 
 from personal_memory import __version__
 from personal_memory.config import Settings
 from personal_memory.container import build_service, open_interaction_log
+from personal_memory.pms.promotion import PromotionEngine, run_every
+from personal_memory.pms.service import Clock
+from personal_memory.prompts import register_prompts
 from personal_memory.resources import register_resources
 from personal_memory.tools import AppState, register_tools
 
@@ -35,15 +39,25 @@ def _warm_up(app: AppState) -> None:
         logger.exception("Background warm-up failed")
 
 
-def build_server(settings: Settings, warm_up: bool = True) -> MCPServer:
-    """The server, with stores opened lazily so ``initialize`` and ``tools/list`` answer at once."""
-    app = AppState(service=build_service(settings), log=open_interaction_log(settings))
+def build_server(settings: Settings, warm_up: bool = True, clock: Clock | None = None) -> MCPServer:
+    """The server, with stores opened lazily so ``initialize`` and ``tools/list`` answer at once.
+
+    The promotion engine runs in the background every ``promotion_interval_minutes`` (0: never).
+    """
+    app = AppState(
+        service=build_service(settings, clock), log=open_interaction_log(settings), policy=settings.promotion_policy()
+    )
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
         if warm_up:
             threading.Thread(target=_warm_up, args=(app,), name="pmem-warm-up", daemon=True).start()
-        yield app
+        async with anyio.create_task_group() as background:
+            if settings.promotion_interval_minutes > 0:
+                engine = PromotionEngine(app.service, app.policy)
+                background.start_soon(run_every, engine, settings.promotion_interval_minutes * 60)
+            yield app
+            background.cancel_scope.cancel()
 
     server = MCPServer(
         name="personal-memory",
@@ -55,4 +69,5 @@ def build_server(settings: Settings, warm_up: bool = True) -> MCPServer:
     )
     register_tools(server, app)
     register_resources(server, app)
+    register_prompts(server, app)
     return server

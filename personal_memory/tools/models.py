@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from personal_memory.context.models import QueryInsight
 from personal_memory.pms.schema import Confidence, MemoryEntry, MemoryType, Tier, TruthCategory
 
 
@@ -87,4 +88,13 @@ class ForgetResult(BaseModel):
 class ProfileResult(BaseModel):
     format: str
     profile: str = Field(description="The rendered personal context, ready to put in a prompt")
-    memory_ids: list[str]
+    memory_ids: list[str] = Field(description="The memories the context was generated from, most relevant first")
+    tokens: int = Field(description="Size of the rendered context in tokens (MiniLM WordPiece count)")
+    analysis: QueryInsight | None = Field(None, description="The query's detected domains and intent")
+
+
+class FeedbackResult(BaseModel):
+    target_id: str
+    rating: str
+    weight_multiplier: float = Field(description="Applied to what the personal model learns from the target")
+    new_memory_id: str | None = Field(None, description="With a correction of a memory: the corrected memory's id")

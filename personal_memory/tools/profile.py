@@ -1,21 +1,23 @@
-"""``profile``: the user's personal context, ready to put in a prompt."""
+"""``profile``: the user's personal context, ready to put in a prompt for any LLM."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from personal_memory.context.formats import render
-from personal_memory.context.profile import build_profile
+from personal_memory.context import DEFAULT_MAX_TOKENS, MIN_MAX_TOKENS, Format
+from personal_memory.context.profile import personal_context
 from personal_memory.tools.models import ProfileResult
 from personal_memory.tools.runtime import AppState, run_tool
 
 DESCRIPTION = (
-    "Return the user's personal context (preferences, facts, skills, beliefs, context, recent events). "
-    "With a query, focus on what bears on it. format: 'claude' (<user_profile> XML), 'markdown' or 'json'."
+    "Return the user's personal context (preferences, facts, skills, beliefs, context, recent events) to put "
+    "in a prompt. With a query, only the memories that bear on it (top 10); without one, the whole profile. "
+    "format: 'claude' (<user_profile> XML), 'openai' (chat messages + JSON), 'ollama' (Modelfile + /api/chat), "
+    "'markdown' or 'json' (every line with its memory ids)."
 )
 
 
@@ -27,11 +29,23 @@ def register(server: MCPServer, app: AppState) -> None:
     )
     async def profile(
         query: Annotated[str | None, Field(description="Optional: what the user is about to ask")] = None,
-        format: Annotated[Literal["claude", "markdown", "json"], Field(description="Output format")] = "claude",
-        limit: Annotated[int, Field(ge=1, le=200, description="Most memories to include")] = 40,
+        format: Annotated[Format, Field(description="Target LLM format")] = "claude",
+        max_tokens: Annotated[
+            int, Field(ge=MIN_MAX_TOKENS, le=32_000, description="Token budget for the rendered context")
+        ] = DEFAULT_MAX_TOKENS,
+        limit: Annotated[
+            int | None, Field(ge=1, le=200, description="Most memories to include (default 10 with a query, else 40)")
+        ] = None,
     ) -> ProfileResult:
         def call() -> ProfileResult:
-            built = build_profile(app.service, query, limit)
-            return ProfileResult(format=format, profile=render(built, format), memory_ids=built.memory_ids())
+            out = personal_context(app.service, query, format, max_tokens, limit)
+            return ProfileResult(
+                format=format,
+                profile=out.text,
+                memory_ids=out.context.memory_ids(),
+                tokens=out.tokens,
+                analysis=out.context.analysis,
+            )
 
-        return await run_tool(app, "profile", {"query": query, "format": format, "limit": limit}, call)
+        arguments = {"query": query, "format": format, "max_tokens": max_tokens, "limit": limit}
+        return await run_tool(app, "profile", arguments, call)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from personal_memory.pms.errors import PMSError
 from personal_memory.pms.interaction_log import InteractionLog
+from personal_memory.pms.promotion import PromotionPolicy
 from personal_memory.pms.service import MemoryService
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ ResultT = TypeVar("ResultT", bound=BaseModel)
 class AppState:
     service: MemoryService
     log: InteractionLog
+    policy: PromotionPolicy = field(default_factory=PromotionPolicy)
 
 
 def _memory_ids(result: BaseModel) -> list[str]:
@@ -34,8 +36,8 @@ def _memory_ids(result: BaseModel) -> list[str]:
     def walk(value: Any) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                if key in {"id", "supersedes", "memory_ids"} and isinstance(item, str):
-                    found.append(item)
+                if key in {"id", "supersedes", "memory_ids"}:
+                    found.extend(v for v in (item if isinstance(item, list) else [item]) if isinstance(v, str))
                 walk(item)
         elif isinstance(value, list):
             for item in value:

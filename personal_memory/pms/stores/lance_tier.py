@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -95,6 +96,14 @@ class LanceTierStore:
         self._index(entries)
         self._records.mark_indexed([e.id for e in entries])
 
+    def supersede(self, old: MemoryEntry, new: MemoryEntry, expires_at: float | None = None) -> bool:
+        with self._records.transaction() as conn:
+            if not self._records.supersede(conn, old, new):
+                return False
+        self._index([new])
+        self._records.mark_indexed([new.id])
+        return True
+
     def update(self, entry: MemoryEntry) -> bool:
         with self._records.transaction() as conn:
             return self._records.update(conn, entry)
@@ -104,7 +113,27 @@ class LanceTierStore:
             found = self._records.delete(conn, memory_id)
         with self._lock:
             self._table.delete(f"id = '{memory_id}'")
+        if found:
+            self._records.scrub()
+            self._purge_deleted()
         return found
+
+    def clear(self) -> int:
+        with self._records.transaction() as conn:
+            count = self._records.clear(conn)
+        with self._lock:
+            self._table.delete("true")
+        self._records.scrub()
+        self._purge_deleted()
+        return count
+
+    def _purge_deleted(self) -> None:
+        """Rewrite fragments holding deleted rows and drop every old version, so deleted text leaves the disk."""
+        with self._lock, warnings.catch_warnings():
+            # Dropping every old version is the point here; writers are excluded by the service's write lock.
+            warnings.filterwarnings("ignore", r"optimize\(cleanup_older_than=0\)", UserWarning)
+            self._table.to_lance().optimize.compact_files(materialize_deletions_threshold=0.0)
+            self._table.optimize(cleanup_older_than=timedelta(0))
 
     def get_many(self, ids: list[UUID], with_embedding: bool = False) -> dict[UUID, MemoryEntry]:
         return self._records.get_many(ids, with_embedding)

@@ -71,6 +71,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA secure_delete=ON")  # deleted memories are overwritten, not left in free pages
     return conn
 
 
@@ -145,8 +146,27 @@ class RecordTable:
         )
         return cur.rowcount == 1
 
+    def supersede(
+        self, conn: sqlite3.Connection, old: MemoryEntry, new: MemoryEntry, expires_at: float | None = None
+    ) -> bool:
+        """Insert ``new`` and rewrite ``old`` in the caller's transaction; False (nothing written) if ``old`` is gone."""
+        if not self.update(conn, old):
+            return False
+        self.insert(conn, new, expires_at)
+        return True
+
     def delete(self, conn: sqlite3.Connection, memory_id: UUID) -> bool:
         return conn.execute("DELETE FROM memories WHERE id = ?", (str(memory_id),)).rowcount == 1
+
+    def clear(self, conn: sqlite3.Connection) -> int:
+        return conn.execute("DELETE FROM memories").rowcount
+
+    def scrub(self) -> None:
+        """Leave no copy of deleted text behind: merge the FTS index and empty the WAL into the main file."""
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def mark_indexed(self, ids: Iterable[UUID]) -> None:
         with self.transaction() as conn:

@@ -44,6 +44,12 @@ class SqliteTierStore:
             self._records.insert(conn, entry, expires_at)
         self._invalidate()
 
+    def supersede(self, old: MemoryEntry, new: MemoryEntry, expires_at: float | None = None) -> bool:
+        with self._records.transaction() as conn:
+            found = self._records.supersede(conn, old, new, expires_at)
+        self._invalidate()
+        return found
+
     def update(self, entry: MemoryEntry) -> bool:
         with self._records.transaction() as conn:
             found = self._records.update(conn, entry)
@@ -54,7 +60,16 @@ class SqliteTierStore:
         with self._records.transaction() as conn:
             found = self._records.delete(conn, memory_id)
         self._invalidate()
+        if found:
+            self._records.scrub()
         return found
+
+    def clear(self) -> int:
+        with self._records.transaction() as conn:
+            count = self._records.clear(conn)
+        self._invalidate()
+        self._records.scrub()
+        return count
 
     def get_many(self, ids: list[UUID], with_embedding: bool = False) -> dict[UUID, MemoryEntry]:
         return self._records.get_many(ids, with_embedding)

@@ -1,0 +1,1 @@
+"""One small module per target LLM; each turns a ``PersonalContext`` into text for that target."""
