@@ -20,12 +20,13 @@ from pathlib import Path
 
 from _common import write_results
 
+from personal_memory.plm.data import DatasetManifest
 from personal_memory.plm.layout import PLMPaths
 from personal_memory.plm.lora import TrainConfig
 from personal_memory.plm.pipeline import Pipeline, PLMOptions
 from personal_memory.pms.embedding import HashEmbedder
 from personal_memory.pms.paths import DataPaths
-from personal_memory.pms.schema import MemoryType
+from personal_memory.pms.schema import MemoryEntry, MemoryType
 from personal_memory.pms.service import MemoryService, NewMemory
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -55,6 +56,19 @@ def find_gguf(explicit: str | None) -> Path | None:
     return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
+def prepared_pipeline(home: Path, gguf: Path, threads: int) -> tuple[Pipeline, DatasetManifest, list[MemoryEntry]]:
+    """A data dir holding ``MEMORIES``, and the PLM pipeline on ``gguf`` with its dataset prepared."""
+    paths = DataPaths(home)
+    service = MemoryService(paths, HashEmbedder())
+    for content, memory_type in MEMORIES:
+        service.remember(NewMemory(content, memory_type=memory_type))
+    pipeline = Pipeline(PLMPaths(paths.models), PLMOptions(base_model=str(gguf), threads=threads))
+    manifest = pipeline.prepare(service)
+    memories = list(service.iter_active())
+    service.close()
+    return pipeline, manifest, memories
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gguf", help="path of SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -69,13 +83,7 @@ def main() -> int:
         print("SKIP: SmolLM2-135M-Instruct GGUF not found; see this script's docstring to fetch it.")
         return 0
     home = args.home or Path(tempfile.mkdtemp(prefix="pmem-bench-plm-"))
-    paths = DataPaths(home)
-    service = MemoryService(paths, HashEmbedder())
-    for content, memory_type in MEMORIES:
-        service.remember(NewMemory(content, memory_type=memory_type))
-    pipeline = Pipeline(PLMPaths(paths.models), PLMOptions(base_model=str(gguf), threads=args.threads))
-    manifest = pipeline.prepare(service)
-    service.close()
+    pipeline, manifest, _memories = prepared_pipeline(home, gguf, args.threads)
 
     started = time.perf_counter()
     pipeline.base()  # GGUF -> plain HF folder, once

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from personal_memory.pms.paths import DataPaths
@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     )
     embedder_threads: int = Field(1, ge=1, le=64, description="ONNX Runtime threads (PMEM_EMBEDDER_THREADS)")
     lancedb_uri: str | None = Field(None, description="LanceDB location for the long-term tier (PMEM_LANCEDB_URI)")
+    short_term_backend: Literal["sqlite", "redis"] = Field(
+        "sqlite", description="Where the short-term tier lives: the data dir's SQLite, or a Redis shared by several "
+        "machines (PMEM_SHORT_TERM_BACKEND)"
+    )
+    redis_url: str | None = Field(
+        None, description="The Redis of the short-term tier, e.g. redis://host:6379/0 (PMEM_REDIS_URL)"
+    )
     promotion_interval_minutes: float = Field(
         60.0, ge=0, description="How often the server runs the promotion engine; 0 turns it off "
         "(PMEM_PROMOTION_INTERVAL_MINUTES)"
@@ -93,6 +100,28 @@ class Settings(BaseSettings):
         None, description="Where Ollama keeps pulled models (PMEM_OLLAMA_MODELS_DIR); default ~/.ollama/models"
     )
     train_threads: int = Field(2, ge=1, le=256, description="CPU threads for PLM training (PMEM_TRAIN_THREADS)")
+    trainer_min_events: int = Field(
+        10, ge=1, description="Queued learning events that trigger a PLM update (PMEM_TRAINER_MIN_EVENTS)"
+    )
+    trainer_max_age_hours: float = Field(
+        24.0, gt=0, description="Hours after which one queued event triggers an update (PMEM_TRAINER_MAX_AGE_HOURS)"
+    )
+    trainer_poll_seconds: float = Field(
+        30.0, gt=0, description="How often the sidecar trainer reads the log (PMEM_TRAINER_POLL_SECONDS)"
+    )
+    trainer_epochs: int = Field(1, ge=1, description="Epochs of one incremental update (PMEM_TRAINER_EPOCHS)")
+    trainer_learning_rate: float = Field(
+        2e-4, gt=0, description="Learning rate of incremental updates (PMEM_TRAINER_LEARNING_RATE)"
+    )
+    plm_context: bool = Field(
+        False, description="Let the trained PLM add traced lines to the context (PMEM_PLM_CONTEXT)"
+    )
+    trainer_compress: bool = Field(
+        False, description="Prune + compress the PLM after every kept update (PMEM_TRAINER_COMPRESS)"
+    )
+    trainer_merge: bool = Field(
+        True, description="Merge each kept update into models/merged (PMEM_TRAINER_MERGE)"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -106,6 +135,12 @@ class Settings(BaseSettings):
         init_home = getattr(init_settings, "init_kwargs", {}).get("home")
         toml_file = DataPaths(Path(init_home).expanduser() if init_home else default_home()).config_file
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @model_validator(mode="after")
+    def _redis_needs_a_url(self) -> Settings:
+        if self.short_term_backend == "redis" and not self.redis_url:
+            raise ValueError("short_term_backend 'redis' needs redis_url (PMEM_REDIS_URL=redis://host:6379/0)")
+        return self
 
     @property
     def paths(self) -> DataPaths:
@@ -128,6 +163,7 @@ class Settings(BaseSettings):
             max_content_bytes=self.max_content_bytes,
             half_life_days=self.half_life_days,
             lancedb_uri=self.lancedb_uri,
+            short_term_redis_url=self.redis_url if self.short_term_backend == "redis" else None,
         )
 
 

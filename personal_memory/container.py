@@ -1,12 +1,22 @@
-"""Composition root shared by the CLI and the server: settings -> embedder -> memory service."""
+"""Composition root shared by the CLI and the server: settings -> embedder -> memory service -> PLM."""
 
 from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
 
 from personal_memory.config import Settings
 from personal_memory.pms.embedding import LazyEmbedder
 from personal_memory.pms.interaction_log import InteractionLog
 from personal_memory.pms.schema import utcnow
 from personal_memory.pms.service import Clock, MemoryService
+
+if TYPE_CHECKING:
+    from personal_memory.plm.personal_context import PLMContextGenerator
+    from personal_memory.plm.pipeline import Pipeline
+    from personal_memory.plm.trainer.sidecar import Sidecar
+
+logger = logging.getLogger(__name__)
 
 
 def build_embedder(settings: Settings) -> LazyEmbedder:
@@ -25,3 +35,63 @@ def build_service(settings: Settings, clock: Clock | None = None) -> MemoryServi
 def open_interaction_log(settings: Settings) -> InteractionLog:
     settings.paths.ensure()
     return InteractionLog(settings.paths.interactions)
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """The PLM training pipeline as the user configured it (no heavy import until it trains)."""
+    from personal_memory.plm.layout import PLMPaths
+    from personal_memory.plm.pipeline import Pipeline, PLMOptions
+
+    options = PLMOptions(
+        base_model=settings.base_model,
+        teacher_model=settings.teacher_model,
+        ollama_models_dir=settings.ollama_models_dir,
+        threads=settings.train_threads,
+    )
+    return Pipeline(PLMPaths(settings.paths.models), options)
+
+
+def build_sidecar(settings: Settings, service: MemoryService, clock: Clock | None = None) -> Sidecar:
+    """The sidecar trainer over the interaction log, updating the PLM with LoRA as configured."""
+    from datetime import timedelta
+
+    from personal_memory.plm.lora import TrainConfig
+    from personal_memory.plm.trainer.sidecar import Sidecar
+    from personal_memory.plm.trainer.store import TrainerStore
+    from personal_memory.plm.trainer.triggers import TriggerPolicy
+    from personal_memory.plm.trainer.updater import LoraUpdater
+
+    config = TrainConfig(
+        epochs=settings.trainer_epochs,
+        learning_rate=settings.trainer_learning_rate,
+        gradient_accumulation=1,
+        threads=settings.train_threads,
+    )
+    pipeline = build_pipeline(settings)
+    updater = LoraUpdater(pipeline, service, config, merge=settings.trainer_merge)
+    policy = TriggerPolicy(settings.trainer_min_events, timedelta(hours=settings.trainer_max_age_hours))
+    store = TrainerStore(settings.paths.trainer)
+    after_update = None
+    if settings.trainer_compress:
+        from personal_memory.plm.trainer.pruning_pass import compression_pass
+
+        after_update = compression_pass(pipeline, service, store, settings.train_threads)
+    return Sidecar(open_interaction_log(settings), store, updater, policy, clock or utcnow, after_update)
+
+
+def build_plm_generator(settings: Settings) -> PLMContextGenerator | None:
+    """The PLM context generator when ``plm_context`` is on and an adapter is trained; else None."""
+    if not settings.plm_context:
+        return None
+    from personal_memory.context.generator import TemplateGenerator
+    from personal_memory.plm.errors import PLMError
+    from personal_memory.plm.personal_context import PLMContextGenerator
+
+    pipeline = build_pipeline(settings)
+    try:
+        active = pipeline.registry.active()
+        _ref, folder = pipeline.base(active.base_model)
+    except PLMError as exc:
+        logger.warning("PMEM_PLM_CONTEXT is on but the PLM cannot be used yet: %s", exc)
+        return None
+    return PLMContextGenerator(folder, active.path, TemplateGenerator(), threads=settings.train_threads)

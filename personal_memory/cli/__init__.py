@@ -32,9 +32,9 @@ def main(ctx: click.Context, home: Path | None, verbose: int) -> None:
 
 
 def _attach() -> None:
-    from personal_memory.cli import admin, context, engine, ingest, memory, serve, train
+    from personal_memory.cli import admin, context, engine, ingest, memory, optimize, serve, train, trainer
 
-    for module in (serve, memory, context, train, engine, ingest, admin):
+    for module in (serve, memory, context, train, trainer, engine, ingest, admin, optimize):
         for command in module.COMMANDS:
             main.add_command(command)
 

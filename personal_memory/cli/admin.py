@@ -79,13 +79,18 @@ def backup(ctx: click.Context, folder: Path) -> None:
 
 
 def forget_everything(ctx: click.Context) -> dict[str, int]:
-    """``pmem forget --all``: every memory of every tier, and the interaction log."""
+    """``pmem forget --all``: every memory of every tier, the interaction log and the trainer's queue."""
+    from personal_memory.plm.trainer.store import TrainerStore
+
     log = _log(ctx)
     with open_service(ctx) as service:
         memories = run(service.forget_all)
+        trainer = TrainerStore(service.paths.trainer)
+        learning_events = trainer.clear()
+        trainer.close()
     interactions = log.clear()
     log.close()
-    return {"memories": memories, "interactions": interactions}
+    return {"memories": memories, "interactions": interactions, "learning_events": learning_events}
 
 
 COMMANDS = [export_, import_, backup]

@@ -50,7 +50,8 @@ def context(
 def ask(ctx: click.Context, query: str, model: str | None, host: str | None, max_tokens: int, timeout: float) -> None:
     """Ask a local Ollama model QUERY with your personal context; the exchange is logged for training."""
     from personal_memory.container import open_interaction_log
-    from personal_memory.context.ask import OllamaError, ask as ask_ollama
+    from personal_memory.context.ask import OllamaError
+    from personal_memory.context.ask import ask as ask_ollama
 
     log = open_interaction_log(settings_of(ctx))
     try:

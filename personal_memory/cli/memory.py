@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from personal_memory.cli.common import MEMORY_TYPES, TIERS, TRUTH_CATEGORIES, emit, open_service, run
+from personal_memory.cli.common import MEMORY_TYPES, TIERS, TRUTH_CATEGORIES, emit, open_service, run, settings_of
 
 
 @click.command()
@@ -75,8 +75,14 @@ def recall(
     with open_service(ctx) as service:
         hits = run(lambda: service.recall(request))
     data = [
-        {"id": str(h.entry.id), "score": h.score, "tier": h.entry.tier.value, "type": h.entry.memory_type.value,
-         "confidence": h.entry.confidence.overall, "content": h.entry.content}
+        {
+            "id": str(h.entry.id),
+            "score": h.score,
+            "tier": h.entry.tier.value,
+            "type": h.entry.memory_type.value,
+            "confidence": h.entry.confidence.overall,
+            "content": h.entry.content,
+        }
         for h in hits
     ]
 
@@ -84,7 +90,9 @@ def recall(
         if not hits:
             click.echo("Nothing found.")
         for h in hits:
-            click.echo(f"{h.score:.3f}  {h.entry.id}  [{h.entry.tier.value}/{h.entry.memory_type.value}]  {h.entry.content}")
+            click.echo(
+                f"{h.score:.3f}  {h.entry.id}  [{h.entry.tier.value}/{h.entry.memory_type.value}]  {h.entry.content}"
+            )
 
     emit(data, as_json, human)
 
@@ -123,11 +131,24 @@ def forget(ctx: click.Context, memory_id: str | None, everything: bool, yes: boo
         if not yes:
             click.confirm("Forget every memory and the interaction log, for good?", abort=True)
         counts = forget_everything(ctx)
-        emit(counts, as_json, lambda: click.echo(f"forgotten: {counts['memories']} memories, {counts['interactions']} interactions"))
+        emit(
+            counts,
+            as_json,
+            lambda: click.echo(f"forgotten: {counts['memories']} memories, {counts['interactions']} interactions"),
+        )
         return
     assert memory_id is not None
+    from personal_memory.container import open_interaction_log
+    from personal_memory.plm.trainer.store import forget_training_data
+
     with open_service(ctx) as service:
         entry = run(lambda: service.forget(parse_memory_id(memory_id)))
+    settings = settings_of(ctx)
+    log = open_interaction_log(settings)
+    try:  # and from the interaction log and the trainer's queue, so it never feeds training again
+        forget_training_data(settings.paths.trainer, log, str(entry.id))
+    finally:
+        log.close()
     emit({"id": str(entry.id), "forgotten": True}, as_json, lambda: click.echo(f"forgotten: {entry.id}"))
 
 

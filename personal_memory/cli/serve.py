@@ -21,7 +21,8 @@ from personal_memory.cli.common import run, settings_of
 @click.pass_context
 def serve(ctx: click.Context, transport: str, host: str | None, port: int | None, token: str | None) -> None:
     """Run the MCP server (stdio by default). Logs go to stderr; stdout is the protocol."""
-    from personal_memory.server.transports import TransportConfigError, serve as run_server
+    from personal_memory.server.transports import TransportConfigError
+    from personal_memory.server.transports import serve as run_server
 
     settings = settings_of(ctx, host=host, port=port, token=token)
     try:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from personal_memory.cli.common import emit, open_service, run, settings_of
+from personal_memory.cli.train_compress import compress, domains
 
 if TYPE_CHECKING:
     from personal_memory.plm.pipeline import Pipeline
@@ -14,21 +15,13 @@ if TYPE_CHECKING:
 
 def _pipeline(ctx: click.Context, loads_models: bool = False) -> Pipeline:
     """The pipeline as the user configured it; ``loads_models`` hides transformers' own progress bars."""
-    from personal_memory.plm.layout import PLMPaths
-    from personal_memory.plm.pipeline import Pipeline, PLMOptions
+    from personal_memory.container import build_pipeline
 
     if loads_models:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-    settings = settings_of(ctx)
-    options = PLMOptions(
-        base_model=settings.base_model,
-        teacher_model=settings.teacher_model,
-        ollama_models_dir=settings.ollama_models_dir,
-        threads=settings.train_threads,
-    )
-    return Pipeline(PLMPaths(settings.paths.models), options)
+    return build_pipeline(settings_of(ctx))
 
 
 @click.group()
@@ -183,4 +176,6 @@ def status(ctx: click.Context, as_json: bool) -> None:
     emit(data, as_json, human)
 
 
+train.add_command(domains)
+train.add_command(compress)
 COMMANDS = [train]

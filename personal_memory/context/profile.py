@@ -6,6 +6,8 @@ seams a trained PLM takes over (``plm.interfaces``); today they are fast determi
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from personal_memory.context import DEFAULT_MAX_TOKENS
 from personal_memory.context.analysis import RuleQueryAnalyzer
 from personal_memory.context.exporters.plain import Target
@@ -56,6 +58,13 @@ def personal_context(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     limit: int | None = None,
     target: Target | None = None,
+    generator: ContextGenerator | None = None,
 ) -> Rendered:
-    """What every surface (tool, resources, prompt, CLI) serves: the context, formatted, within budget."""
-    return render_within(build_profile(service, query, limit), fmt, max_tokens, target)
+    """What every surface (tool, resources, prompt, CLI) serves: the context, formatted, within budget.
+
+    For a query, the memories that made it into the context count as accessed (promotion uses it).
+    """
+    rendered = render_within(build_profile(service, query, limit, generator=generator), fmt, max_tokens, target)
+    if rendered.context.query:
+        service.touch([UUID(i) for item in rendered.context.items for i in item.memory_ids])
+    return rendered

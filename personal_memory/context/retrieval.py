@@ -68,7 +68,7 @@ def context_score(hit: RecallHit, insight: QueryInsight) -> float:
 
 def for_query(service: MemoryService, query: str, insight: QueryInsight, limit: int) -> list[Ranked]:
     """The top ``limit`` memories for ``query``, best first; none under the relative floor."""
-    # Access counts stay untouched: recall would count every candidate, not the few that are used.
+    # Access counts stay untouched here: ``personal_context`` counts only the memories that are used.
     hits = service.recall(RecallQuery(text=query, limit=max(limit * 3, 30)), touch=False)
     now = service.clock()
     ranked = sorted(

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from personal_memory.pms.schema import MemoryType, TruthCategory
+from personal_memory.pms.schema import ConversationRef, MemoryType, TruthCategory
 
 # How far a memory from each kind of source is trusted before anything corroborates it. Things the user
 # wrote about themselves rank above what is inferred from their activity only where the record is exact.
@@ -55,6 +55,7 @@ class DataPoint(BaseModel):
     tags: list[str] = Field(default_factory=list)
     entities: list[str] = Field(default_factory=list)
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    conversation: ConversationRef | None = Field(None, description="Its place in a conversation thread, if any")
 
     @property
     def content_hash(self) -> str:

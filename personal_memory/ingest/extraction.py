@@ -129,7 +129,9 @@ class Candidate(BaseModel):
 
 def candidates(point: DataPoint, extractor: Extractor, reliability: float) -> list[Candidate]:
     """The datapoint's own statements plus those extracted from its text, each once."""
-    source = MemorySource(kind=point.source_kind, reference=point.reference, reliability=reliability)
+    source = MemorySource(
+        kind=point.source_kind, reference=point.reference, reliability=reliability, conversation=point.conversation
+    )
     if point.timestamp is not None:
         source.timestamp = point.timestamp
     found: dict[str, Candidate] = {}

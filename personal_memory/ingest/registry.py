@@ -24,7 +24,7 @@ ENTRY_POINT_GROUP = "personal_memory.ingesters"
 _ADAPTERS = "personal_memory.ingest.adapters"
 BUILTINS: tuple[EntryPoint, ...] = tuple(
     EntryPoint(name=name, value=f"{_ADAPTERS}.{name}:INGESTER", group=ENTRY_POINT_GROUP)
-    for name in ("notes", "git", "chatgpt", "claude", "twitter", "mastodon", "photos")
+    for name in ("notes", "git", "chatgpt", "claude", "twitter", "mastodon", "photos", "conversation")
 )
 
 

@@ -107,14 +107,24 @@ def train_lora(
     checkpoints: Path,
     progress: Progress | None = None,
     teacher: Any | None = None,
+    resume_from: Path | None = None,
 ) -> tuple[Any, TrainResult]:
-    """Train LoRA adapters on ``items``; save one checkpoint per epoch under ``checkpoints``."""
+    """Train LoRA adapters on ``items``; save one checkpoint per epoch under ``checkpoints``.
+
+    With ``resume_from`` (an adapter folder) training continues that adapter instead of a fresh one:
+    the sidecar trainer's incremental update.
+    """
     import torch
 
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     started = time.perf_counter()
-    peft_model = attach_lora(model, config, mode)
+    if resume_from is None:
+        peft_model = attach_lora(model, config, mode)
+    else:
+        from peft import PeftModel
+
+        peft_model = PeftModel.from_pretrained(model, resume_from, is_trainable=True)
     peft_model.train()
     params = [p for p in peft_model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate)

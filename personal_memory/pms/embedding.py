@@ -16,6 +16,7 @@ import os
 import re
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -70,7 +71,9 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class OnnxMiniLMEmbedder:
     """all-MiniLM-L6-v2 run by ONNX Runtime: mean pooling over tokens, then L2 normalisation."""
 
-    def __init__(self, onnx_path: Path, model_dir: Path, threads: int = 1, batch_size: int = 64) -> None:
+    def __init__(
+        self, onnx_path: Path, model_dir: Path, threads: int = 1, batch_size: int = 64, workers: int | None = None
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -87,6 +90,9 @@ class OnnxMiniLMEmbedder:
         tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer = tokenizer
         self._batch_size = batch_size
+        # Bulk embedding runs batches side by side, one ONNX thread each: this uses every core when the machine
+        # is idle and degrades gracefully when it is shared (several threads per run collapse under contention).
+        self._workers = workers or min(os.cpu_count() or 1, 4)
         self._input_names = {i.name for i in self._session.get_inputs()}
 
     @property
@@ -102,10 +108,16 @@ class OnnxMiniLMEmbedder:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         # Sort by length so each batch pads little; restore the order afterwards.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batches = [order[start : start + self._batch_size] for start in range(0, len(order), self._batch_size)]
         out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
-            out[idx] = self._embed_batch([texts[i] for i in idx])
+        if len(batches) == 1 or self._workers == 1:
+            for idx in batches:
+                out[idx] = self._embed_batch([texts[i] for i in idx])
+            return out
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="pmem-embed") as pool:
+            results = pool.map(lambda idx: self._embed_batch([texts[i] for i in idx]), batches)
+            for idx, vectors in zip(batches, results, strict=True):
+                out[idx] = vectors
         return out
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:

@@ -14,21 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from personal_memory.pms.migrations import INTERACTIONS, migrate
 from personal_memory.pms.stores.sqlite_records import connect
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS interactions (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts TEXT NOT NULL,
-    tool TEXT NOT NULL,
-    arguments TEXT NOT NULL,
-    result TEXT NOT NULL,
-    memory_ids TEXT NOT NULL,
-    ok INTEGER NOT NULL,
-    error TEXT,
-    teacher_model TEXT
-);
-"""
+REDACTED = '{"redacted": "a memory this call mentioned was forgotten"}'
 
 
 class Interaction(BaseModel):
@@ -46,7 +35,7 @@ class Interaction(BaseModel):
 class InteractionLog:
     def __init__(self, path: Path) -> None:
         self._conn = connect(path)
-        self._conn.executescript(_SCHEMA)
+        migrate(self._conn, INTERACTIONS, path)
         self._lock = threading.Lock()
 
     def append(
@@ -100,6 +89,35 @@ class InteractionLog:
     def exists(self, seq: int) -> bool:
         with self._lock:
             return self._conn.execute("SELECT 1 FROM interactions WHERE seq = ?", (seq,)).fetchone() is not None
+
+    def redact_memory(self, memory_id: str) -> list[int]:
+        """Blank the arguments and result of every call that mentions ``memory_id`` (``forget``).
+
+        The rows stay, so the trainer's cursor and the sequence numbers keep their meaning, but no
+        text of the forgotten memory is left in them, nor in the WAL. Returns the redacted rows' seqs.
+        """
+        needle = memory_id.lower()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                seqs = [
+                    int(row[0])
+                    for row in self._conn.execute(
+                        "SELECT seq FROM interactions WHERE instr(lower(arguments), ?) OR instr(lower(result), ?) "
+                        "OR instr(memory_ids, ?)",
+                        (needle, needle, needle),
+                    )
+                ]
+                self._conn.executemany(
+                    "UPDATE interactions SET arguments = '{}', result = ? WHERE seq = ?",
+                    [(REDACTED, seq) for seq in seqs],
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return seqs
 
     def clear(self) -> int:
         """Delete the whole log (``pmem forget --all``), leaving no copy in the WAL."""

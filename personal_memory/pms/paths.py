@@ -37,6 +37,11 @@ class DataPaths:
         return self.home / "data" / "trainer.sqlite"
 
     @property
+    def trainer_lock(self) -> Path:
+        """Held by the one trainer process allowed to update the PLM at a time."""
+        return self.home / "data" / ".trainer.lock"
+
+    @property
     def write_lock(self) -> Path:
         return self.home / "data" / ".write.lock"
 

@@ -25,6 +25,10 @@ class TierStore(Protocol):
         """Store a new record with its embedding; durable when this returns."""
         ...
 
+    def add_many(self, entries: list[MemoryEntry]) -> None:
+        """``add`` several records in one transaction; each expires at its own ``expires_at``."""
+        ...
+
     def supersede(self, old: MemoryEntry, new: MemoryEntry, expires_at: float | None = None) -> bool:
         """Store ``new`` and rewrite ``old`` (its replacement) atomically: both or neither, even on a crash.
 
@@ -34,6 +38,10 @@ class TierStore(Protocol):
 
     def update(self, entry: MemoryEntry) -> bool:
         """Rewrite a record's metadata; False when it is no longer in this tier."""
+        ...
+
+    def update_many(self, entries: list[MemoryEntry]) -> int:
+        """``update`` several records in one transaction; how many were still in this tier."""
         ...
 
     def remove(self, memory_id: UUID) -> bool:
@@ -50,6 +58,10 @@ class TierStore(Protocol):
 
     def dense_search(self, vector: np.ndarray, limit: int) -> list[ScoredId]:
         """Active records by cosine similarity (higher is closer)."""
+        ...
+
+    def dense_search_many(self, vectors: np.ndarray, limit: int) -> list[list[ScoredId]]:
+        """``dense_search`` for each row of ``vectors``, at once."""
         ...
 
     def text_search(self, query: str, limit: int) -> list[ScoredId]:

@@ -6,7 +6,7 @@ import hashlib
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -61,6 +61,33 @@ class Confidence(BaseModel):
     contradiction_count: int = Field(0, ge=0, description="Times contradicted")
 
 
+_THREAD_NAMESPACE = UUID("5c1d3a52-6f0e-4b8e-9a51-7d2f0c4b1e93")
+
+
+class ConversationRef(BaseModel):
+    """Where a memory sits in a conversation: recall reads its neighbours and its session through this.
+
+    A threaded memory's id is derived from (thread, session, turn), so the ids of its neighbours are known
+    without any lookup; see ``thread_id``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    thread: str = Field(description="The conversation: an export's conversation id, or an MCP client session")
+    session: int = Field(0, ge=0, description="Session (sitting) within the thread, in order")
+    turn: int = Field(ge=0, description="Position within the session, from 0")
+    speaker: str | None = Field(None, description="Who said it, as the source names them")
+    session_date: str | None = Field(None, description="When the session took place, as the source writes it")
+
+    def at(self, turn: int) -> UUID:
+        """The id a memory at ``turn`` of this session has (whether or not one exists)."""
+        return thread_id(self.thread, self.session, turn)
+
+
+def thread_id(thread: str, session: int, turn: int) -> UUID:
+    return uuid5(_THREAD_NAMESPACE, f"{thread}\x1f{session}\x1f{turn}")
+
+
 class MemorySource(BaseModel):
     """Provenance: where a memory came from."""
 
@@ -68,6 +95,7 @@ class MemorySource(BaseModel):
     reference: str | None = Field(None, description="File path + line, commit sha, message id, MCP client...")
     timestamp: datetime = Field(default_factory=utcnow)
     reliability: float = Field(0.7, ge=0.0, le=1.0)
+    conversation: ConversationRef | None = Field(None, description="Its place in a conversation thread, if any")
 
 
 class EventKind(StrEnum):

@@ -11,12 +11,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import numpy as np
 
 from personal_memory.pms import confidence as conf
-from personal_memory.pms.classification import LocalClassifier
+from personal_memory.pms.classification import Classification, LocalClassifier
+from personal_memory.pms.context_ranking import CONTEXT_FETCH, ContextRanker, lexical_query
 from personal_memory.pms.embedding import Embedder
 from personal_memory.pms.errors import InvalidMemoryError, MemoryNotFoundError
 from personal_memory.pms.locking import WriteLock
@@ -60,6 +61,7 @@ class ServiceOptions:
     default_reliability: float = 0.8
     correction_reliability: float = 0.95
     lancedb_uri: str | None = None
+    short_term_redis_url: str | None = None  # the short-term tier on this Redis instead of the data dir's SQLite
     relation_thresholds: RelationThresholds = field(default_factory=RelationThresholds)
     relation_neighbours: int = 5  # nearest memories a new one is compared with for corroboration/contradiction
 
@@ -84,6 +86,20 @@ class RememberOutcome:
     created: bool
     corroborates: list[UUID] = field(default_factory=list)
     contradicts: list[UUID] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """A validated request with its source settled, before it is embedded or stored."""
+
+    request: NewMemory
+    content: str
+    digest: str
+    source: MemorySource
+    reliability: float
+
+
+Relations = list[tuple[MemoryEntry, Relation]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +135,10 @@ class MemoryService:
         options: ServiceOptions | None = None,
         clock: Clock = utcnow,
         classifier: MemoryClassifier | None = None,
+        context_ranker: ContextRanker | None = None,
     ) -> None:
         self.paths = paths
+        self.context = context_ranker or ContextRanker()
         self.embedder = embedder
         self.classifier: MemoryClassifier = classifier or LocalClassifier(embedder)
         self.options = options or ServiceOptions()
@@ -142,6 +160,10 @@ class MemoryService:
 
     def _open(self, tier: Tier) -> TierStore:
         identity = self.embedder.identity
+        if tier is Tier.SHORT_TERM and self.options.short_term_redis_url:
+            from personal_memory.pms.stores.redis_tier import RedisTierStore
+
+            return RedisTierStore(tier, self.options.short_term_redis_url, identity)
         if tier is Tier.SHORT_TERM:
             return SqliteTierStore(tier, self.paths.short_term, identity)
         if tier is Tier.PERSISTENT:
@@ -150,11 +172,21 @@ class MemoryService:
 
         return LanceTierStore(self.paths.long_term, identity, self.embedder.dim, self.options.lancedb_uri)
 
-    def warm_up(self) -> None:
-        """Open every tier and load the model, so the first real call is fast."""
+    def warm_up(self, open_empty_index: bool = True) -> None:
+        """Open every tier and load the model, so the first real call is fast.
+
+        A long-term tier with rows opens LanceDB with the tier; an empty one only when ``open_empty_index``
+        (after the model, outside the store lock), since importing LanceDB takes 1-2 s that a new server
+        would rather spend answering.
+        """
+        from personal_memory.pms.stores.lance_tier import LanceTierStore
+
         for tier in TIER_ORDER:
             self.store(tier)
         self.embedder.embed(["warm up"])
+        long_term = self.store(Tier.LONG_TERM)
+        if open_empty_index and isinstance(long_term, LanceTierStore):
+            long_term.open()
 
     def close(self) -> None:
         for store in self._stores.values():
@@ -209,67 +241,105 @@ class MemoryService:
 
     def _remember(self, request: NewMemory, vector: np.ndarray | None) -> RememberOutcome:
         """``remember``, with the content's embedding when the caller already computed it."""
-        content = validate_content(request.content, self.options.max_content_bytes)
-        digest = content_hash(content)
         now = self.clock()
+        draft = self._draft(request, now)
+        existing = self._find_by_hash(draft.digest)
+        if existing is not None:
+            return RememberOutcome(self._corroborate(existing, request, draft.source, now), created=False)
+        if vector is None:
+            vector = self.embedder.embed([draft.content])[0]
+        labels = self.classifier.classify(draft.content, vector)
+        with self._lock.hold():
+            existing = self._find_by_hash(draft.digest)  # another process may have stored it meanwhile
+            if existing is not None:
+                return RememberOutcome(self._corroborate(existing, request, draft.source, now), created=False)
+            entry = self._new_entry(draft, vector, labels, now)
+            relations = relate(draft.content, self._neighbours(vector[None, :])[0], self.options.relation_thresholds)
+            return self._commit([(entry, relations)], now)[0]
+
+    def _draft(self, request: NewMemory, now: datetime) -> _Draft:
+        """Validate a request and settle its source; raises before anything is stored."""
+        content = validate_content(request.content, self.options.max_content_bytes)
         reliability = request.source_reliability or self.options.default_reliability
         source = request.source or MemorySource(kind="conversation", timestamp=now, reliability=reliability)
-        existing = self._find_by_hash(digest)
-        if existing is not None:
-            return RememberOutcome(self._corroborate(existing, request, source, now), created=False)
-        if vector is None:
-            vector = self.embedder.embed([content])[0]
-        labels = self.classifier.classify(content, vector)
-        with self._lock.hold():
-            existing = self._find_by_hash(digest)  # another process may have stored it meanwhile
-            if existing is not None:
-                return RememberOutcome(self._corroborate(existing, request, source, now), created=False)
-            tags = _clean_labels(request.tags)
-            entry = MemoryEntry(
-                content=content,
-                content_hash=digest,
-                tier=Tier.SHORT_TERM,
-                memory_type=request.memory_type or labels.memory_type,
-                truth_category=request.truth_category or labels.truth_category,
-                confidence=Confidence(source_reliability=reliability),
-                embedding=vector.tolist(),
-                tags=tags,
-                domains=_clean_labels(request.domains or labels.domains),
-                entities=list(dict.fromkeys([*request.entities, *labels.entities])),
-                sources=[source],
-                created_at=now,
-                updated_at=now,
-                last_accessed=now,
-                expires_at=now + self.options.short_term_ttl,
-                tag_added_at=dict.fromkeys(tags, now),
-                history=[MemoryEvent(kind=EventKind.CREATED, at=now, to_tier=Tier.SHORT_TERM, detail=source.kind)],
-            )
-            relations = relate(content, self._neighbours(vector), self.options.relation_thresholds)
+        return _Draft(request, content, content_hash(content), source, reliability)
+
+    def _new_entry(self, draft: _Draft, vector: np.ndarray, labels: Classification, now: datetime) -> MemoryEntry:
+        request, source = draft.request, draft.source
+        tags = _clean_labels(request.tags)
+        return MemoryEntry(
+            id=self._thread_slot(source),
+            content=draft.content,
+            content_hash=draft.digest,
+            tier=Tier.SHORT_TERM,
+            memory_type=request.memory_type or labels.memory_type,
+            truth_category=request.truth_category or labels.truth_category,
+            confidence=Confidence(source_reliability=draft.reliability),
+            embedding=vector.tolist(),
+            tags=tags,
+            domains=_clean_labels(request.domains or labels.domains),
+            entities=list(dict.fromkeys([*request.entities, *labels.entities])),
+            sources=[source],
+            created_at=now,
+            updated_at=now,
+            last_accessed=now,
+            expires_at=now + self.options.short_term_ttl,
+            tag_added_at=dict.fromkeys(tags, now),
+            history=[MemoryEvent(kind=EventKind.CREATED, at=now, to_tier=Tier.SHORT_TERM, detail=source.kind)],
+        )
+
+    def _commit(self, related: list[tuple[MemoryEntry, Relations]], now: datetime) -> list[RememberOutcome]:
+        """Link new entries to what they relate to, then store them in one transaction and the changed old ones
+        in one per tier. An "old" entry may be an earlier new one of the same batch: it is stored once, changed."""
+        new_ids = {entry.id for entry, _ in related}
+        changed: dict[UUID, MemoryEntry] = {}
+        for entry, relations in related:
             for old, relation in relations:
                 link(entry, old, relation, now)
             self._refresh_confidence(entry, now)
-            self.store(Tier.SHORT_TERM).add(entry, expires_at=entry.expires_at.timestamp() if entry.expires_at else None)
             for old, relation in relations:
                 if relation is Relation.CORROBORATES:
                     self._confirmed(old, now)
                 else:
                     self._refresh_confidence(old, now)
-                self.store(old.tier).update(old)
-        return RememberOutcome(
-            entry,
-            created=True,
-            corroborates=[old.id for old, r in relations if r is Relation.CORROBORATES],
-            contradicts=[old.id for old, r in relations if r is Relation.CONTRADICTS],
-        )
-
-    def _neighbours(self, vector: np.ndarray) -> list[tuple[MemoryEntry, float]]:
-        """The active memories nearest to ``vector`` in every tier, with their cosine similarity."""
-        found: list[tuple[MemoryEntry, float]] = []
+                if old.id not in new_ids:
+                    changed[old.id] = old
+        self.store(Tier.SHORT_TERM).add_many([entry for entry, _ in related])
         for tier in TIER_ORDER:
-            hits = dict(self.store(tier).dense_search(vector, self.options.relation_neighbours))
-            for memory_id, entry in self.store(tier).get_many(list(hits)).items():
-                if entry.status is MemoryStatus.ACTIVE:
-                    found.append((entry, hits[memory_id]))
+            self.store(tier).update_many([old for old in changed.values() if old.tier is tier])
+        return [
+            RememberOutcome(
+                entry,
+                created=True,
+                corroborates=[old.id for old, r in relations if r is Relation.CORROBORATES],
+                contradicts=[old.id for old, r in relations if r is Relation.CONTRADICTS],
+            )
+            for entry, relations in related
+        ]
+
+    def _thread_slot(self, source: MemorySource) -> UUID:
+        """A threaded memory takes its slot's id, so recall can find its neighbours; a taken slot gets a fresh id."""
+        ref = source.conversation
+        if ref is None:
+            return uuid4()
+        slot = ref.at(ref.turn)
+        return uuid4() if any(self.store(t).get_many([slot]) for t in TIER_ORDER) else slot
+
+    def _neighbours(self, vectors: np.ndarray) -> list[list[tuple[MemoryEntry, float]]]:
+        """For each row of ``vectors``, the active memories nearest to it in every tier, with their cosine.
+
+        One search and one record read per tier for the whole batch; a memory near several rows is one object.
+        """
+        found: list[list[tuple[MemoryEntry, float]]] = [[] for _ in range(len(vectors))]
+        for tier in TIER_ORDER:
+            store = self.store(tier)
+            hits = store.dense_search_many(vectors, self.options.relation_neighbours)
+            entries = store.get_many(list({memory_id for row in hits for memory_id, _ in row}))
+            for row, out in zip(hits, found, strict=True):
+                for memory_id, similarity in row:
+                    entry = entries.get(memory_id)
+                    if entry is not None and entry.status is MemoryStatus.ACTIVE:
+                        out.append((entry, similarity))
         return found
 
     def _confirmed(self, entry: MemoryEntry, now: datetime) -> None:
@@ -297,6 +367,7 @@ class MemoryService:
         content = validate_content(correction, self.options.max_content_bytes)
         now = self.clock()
         vector = self.embedder.embed([content])[0]
+        labels = self.classifier.classify(content, vector)
         with self._lock.hold():
             old = self.find_active(memory_id)
             new = MemoryEntry(
@@ -307,8 +378,8 @@ class MemoryService:
                 confidence=Confidence(source_reliability=self.options.correction_reliability),
                 embedding=vector.tolist(),
                 tags=old.tags,
-                domains=old.domains,
-                entities=old.entities,
+                domains=_clean_labels([*old.domains, *labels.domains]),
+                entities=labels.entities,  # the correction's own names: "Berlin", not the old "Lyon"
                 related_memories=[old.id],
                 contradicts=[old.id],
                 supersedes=old.id,
@@ -381,26 +452,31 @@ class MemoryService:
         validate_content(text, self.options.max_content_bytes)
         tiers = [t for t in TIER_ORDER if query.tiers is None or t in query.tiers]
         vector: np.ndarray = self.embedder.embed([text])[0]
-        fetch = max(query.limit * 4, 40)
+        fetch = max(query.limit * 4, CONTEXT_FETCH)
         dense = {t: self.store(t).dense_search(vector, fetch) for t in tiers}
-        lexical = {t: self.store(t).text_search(text, fetch) for t in tiers}
-        candidates = fuse(dense, lexical)
-        hits = self._rank(candidates, query)
+        lexical = {t: self.store(t).text_search(lexical_query(text), fetch) for t in tiers}
+        filtered = bool(query.domains or query.memory_types or query.min_confidence > 0)
+        pool = self.context.rerank(text, fuse(dense, lexical), self._attach, whole=filtered)
+        hits = self._rank(pool, query)
         if touch and hits:
-            self._touch([h.entry for h in hits])
+            self.touch([h.entry.id for h in hits])
         return hits
 
-    def _rank(self, candidates: dict[UUID, Candidate], query: RecallQuery) -> list[RecallHit]:
-        by_tier: dict[Tier, list[UUID]] = {}
-        for cand in candidates.values():
-            by_tier.setdefault(cand.tier, []).append(cand.memory_id)
-        entries: dict[UUID, MemoryEntry] = {}
-        for tier, ids in by_tier.items():
-            entries.update(self.store(tier).get_many(ids))
+    def _attach(self, candidates: list[Candidate]) -> None:
+        """Load each candidate's record onto it (None when it is gone)."""
+        by_tier: dict[Tier, list[Candidate]] = {}
+        for cand in candidates:
+            by_tier.setdefault(cand.tier, []).append(cand)
+        for tier, cands in by_tier.items():
+            found = self.store(tier).get_many([c.memory_id for c in cands])
+            for cand in cands:
+                cand.entry = found.get(cand.memory_id)
+
+    def _rank(self, candidates: list[Candidate], query: RecallQuery) -> list[RecallHit]:
         wanted_domains = set(_clean_labels(query.domains or []))
         hits: list[RecallHit] = []
-        for memory_id, cand in candidates.items():
-            entry = entries.get(memory_id)
+        for cand in candidates:
+            entry = cand.entry
             if entry is None or entry.status is not MemoryStatus.ACTIVE:
                 continue
             if query.memory_types and entry.memory_type not in query.memory_types:
@@ -413,13 +489,17 @@ class MemoryService:
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[: query.limit]
 
-    def _touch(self, entries: list[MemoryEntry]) -> None:
+    def touch(self, memory_ids: list[UUID]) -> None:
+        """Count one access to each memory (those that were actually used); unknown ids are skipped."""
         now = self.clock()
         with self._lock.hold():
-            for entry in entries:
-                entry.access_count += 1
-                entry.last_accessed = now
-                self.store(entry.tier).update(entry)
+            for tier in TIER_ORDER:
+                store = self.store(tier)
+                entries = list(store.get_many(memory_ids).values())
+                for entry in entries:
+                    entry.access_count += 1
+                    entry.last_accessed = now
+                store.update_many(entries)
 
     # reporting ------------------------------------------------------------------------------------
 
@@ -433,15 +513,35 @@ class MemoryService:
     # batches (ingestion) --------------------------------------------------------------------------
 
     def remember_many(self, requests: list[NewMemory]) -> list[RememberOutcome]:
-        """``remember`` each request in order, embedding all the new contents in one embedder call.
+        """``remember`` each request, in order, as one batch: one embedder call, one neighbour search per tier,
+        one write transaction. A memory also relates to the nearest earlier ones of its own batch, and a repeat
+        of a stored (or earlier) statement corroborates it.
 
         Every content is validated first, so one bad request stores nothing of the batch.
         """
-        contents = [validate_content(r.content, self.options.max_content_bytes) for r in requests]
-        new = list(dict.fromkeys(c for c in contents if self._find_by_hash(content_hash(c)) is None))
-        vectors = dict(zip(new, self.embedder.embed(new), strict=True)) if new else {}
-        return [self._remember(r, vectors.get(c)) for r, c in zip(requests, contents, strict=True)]
-
+        now = self.clock()
+        drafts = [self._draft(r, now) for r in requests]
+        firsts: dict[str, _Draft] = {}  # the first request of each statement, in order
+        for draft in drafts:
+            firsts.setdefault(draft.digest, draft)
+        fresh = [d for d in firsts.values() if self._find_by_hash(d.digest) is None]
+        vectors = self.embedder.embed([d.content for d in fresh]) if fresh else np.zeros((0, self.embedder.dim))
+        labels = [self.classifier.classify(d.content, v) for d, v in zip(fresh, vectors, strict=True)]
+        outcomes: dict[int, RememberOutcome] = {}  # by draft
+        with self._lock.hold():
+            keep = [i for i, d in enumerate(fresh) if self._find_by_hash(d.digest) is None]  # others' writes meanwhile
+            fresh, vectors = [fresh[i] for i in keep], vectors[keep]
+            entries = [self._new_entry(d, vectors[n], labels[keep[n]], now) for n, d in enumerate(fresh)]
+            neighbours = self._neighbours(vectors)
+            similarity = vectors @ vectors.T
+            related: list[tuple[MemoryEntry, Relations]] = []
+            for n, (draft, entry) in enumerate(zip(fresh, entries, strict=True)):
+                earlier = np.argsort(-similarity[n, :n])[: self.options.relation_neighbours]
+                candidates = neighbours[n] + [(entries[i], float(similarity[n, i])) for i in earlier]
+                related.append((entry, relate(draft.content, candidates, self.options.relation_thresholds)))
+            if related:
+                outcomes = {id(d): outcome for d, outcome in zip(fresh, self._commit(related, now), strict=True)}
+        return [outcomes.pop(id(d), None) or self._remember(d.request, None) for d in drafts]
 
 def _clean_labels(labels: list[str]) -> list[str]:
     """Lower-case, trimmed, de-duplicated labels (tags, domains) in first-seen order."""

@@ -32,7 +32,9 @@ def register(server: MCPServer, app: AppState) -> None:
         if format not in FORMATS:
             raise MCPError(INVALID_PARAMS, f"Unknown format {format!r}; choose one of {', '.join(FORMATS)}.")
         try:
-            out = await anyio.to_thread.run_sync(lambda: personal_context(app.service, question, format))
+            out = await anyio.to_thread.run_sync(
+                lambda: personal_context(app.service, question, format, generator=app.generator)
+            )
         except PMSError as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from exc
         return UserMessage(f"{INSTRUCTION}\n\n{out.text}\n\nQuestion: {question}")

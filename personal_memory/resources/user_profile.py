@@ -16,7 +16,9 @@ URI = "memory://user_profile"
 async def claude_context(app: AppState, query: str | None) -> str:
     """The context as ``<user_profile>`` XML within the default budget, off the event loop."""
     try:
-        return await anyio.to_thread.run_sync(lambda: personal_context(app.service, query, "claude").text)
+        return await anyio.to_thread.run_sync(
+            lambda: personal_context(app.service, query, "claude", generator=app.generator).text
+        )
     except PMSError as exc:
         raise ResourceError(str(exc)) from exc
 

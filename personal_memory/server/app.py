@@ -12,7 +12,7 @@ from mcp.server.mcpserver import MCPServer
 
 from personal_memory import __version__
 from personal_memory.config import Settings
-from personal_memory.container import build_service, open_interaction_log
+from personal_memory.container import build_plm_generator, build_service, open_interaction_log
 from personal_memory.pms.promotion import PromotionEngine, run_every
 from personal_memory.pms.service import Clock
 from personal_memory.prompts import register_prompts
@@ -33,10 +33,24 @@ plan or event), call `remember` with one self-contained statement per memory.
 
 
 def _warm_up(app: AppState) -> None:
+    """The stores and the model (every first call needs them), then what only ``remember`` needs."""
     try:
-        app.service.warm_up()
+        app.service.warm_up(open_empty_index=False)
+        app.service.classifier.classify("warm up")
     except Exception:  # a failed warm-up only delays the first call, which reports the real error
         logger.exception("Background warm-up failed")
+
+
+def _attach_plm(app: AppState, settings: Settings) -> None:
+    """Find the trained PLM and start loading it; contexts use the template generator meanwhile."""
+    try:
+        generator = build_plm_generator(settings)
+    except Exception:  # the fast path keeps serving; top-level handler of this thread
+        logger.exception("Could not prepare the personal model for context generation")
+        return
+    if generator is not None:
+        generator.start_loading()
+        app.generator = generator
 
 
 def build_server(settings: Settings, warm_up: bool = True, clock: Clock | None = None) -> MCPServer:
@@ -52,6 +66,8 @@ def build_server(settings: Settings, warm_up: bool = True, clock: Clock | None =
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
         if warm_up:
             threading.Thread(target=_warm_up, args=(app,), name="pmem-warm-up", daemon=True).start()
+        if settings.plm_context:
+            threading.Thread(target=_attach_plm, args=(app, settings), name="pmem-plm", daemon=True).start()
         async with anyio.create_task_group() as background:
             if settings.promotion_interval_minutes > 0:
                 engine = PromotionEngine(app.service, app.policy)

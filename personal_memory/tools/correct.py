@@ -27,12 +27,19 @@ def register(server: MCPServer, app: AppState) -> None:
     async def correct(
         memory_id: Annotated[str, Field(description="Id of the memory to correct (from recall)")],
         correction: Annotated[str, Field(description="The corrected statement, self-contained")],
-        reason: Annotated[str | None, Field(description="Why it changed, e.g. 'moved in 2026'", max_length=2000)] = None,
+        reason: Annotated[
+            str | None, Field(description="Why it changed, e.g. 'moved in 2026'", max_length=2000)
+        ] = None,
     ) -> CorrectResult:
         def call() -> CorrectResult:
             outcome = app.service.correct(parse_memory_id(memory_id), correction, reason)
             return CorrectResult(
-                id=str(outcome.new.id), supersedes=str(outcome.old.id), tier=outcome.new.tier, content=outcome.new.content
+                id=str(outcome.new.id),
+                supersedes=str(outcome.old.id),
+                tier=outcome.new.tier,
+                content=outcome.new.content,
             )
 
-        return await run_tool(app, "correct", {"memory_id": memory_id, "correction": correction, "reason": reason}, call)
+        return await run_tool(
+            app, "correct", {"memory_id": memory_id, "correction": correction, "reason": reason}, call
+        )

@@ -1,13 +1,16 @@
-"""``forget``: delete a memory from every tier."""
+"""``forget``: delete a memory from every tier, from the interaction log and from future training data."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
+import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from personal_memory.plm.trainer.store import forget_training_data
 from personal_memory.pms.schema import parse_memory_id
 from personal_memory.tools.models import ForgetResult
 from personal_memory.tools.runtime import AppState, run_tool
@@ -31,4 +34,7 @@ def register(server: MCPServer, app: AppState) -> None:
             entry = app.service.forget(parse_memory_id(memory_id))
             return ForgetResult(id=str(entry.id), forgotten=True, tier=entry.tier, content=entry.content)
 
-        return await run_tool(app, "forget", {"memory_id": memory_id}, call)
+        result = await run_tool(app, "forget", {"memory_id": memory_id}, call)
+        # After run_tool has logged this call, so its own row (which names the memory) is redacted too.
+        await anyio.to_thread.run_sync(partial(forget_training_data, app.service.paths.trainer, app.log, result.id))
+        return result

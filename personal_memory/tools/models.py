@@ -59,6 +59,13 @@ class RememberResult(BaseModel):
     truth_category: TruthCategory
     confidence: float
     corroboration_count: int
+    corroborates: list[str] = Field(
+        default_factory=list, description="Known memories that say the same in other words (now linked as support)"
+    )
+    contradicts: list[str] = Field(
+        default_factory=list,
+        description="Known memories this one contradicts; if one is now wrong, `correct` it (or `forget` it)",
+    )
 
 
 class RecalledMemory(MemoryView):

@@ -38,7 +38,7 @@ def register(server: MCPServer, app: AppState) -> None:
         ] = None,
     ) -> ProfileResult:
         def call() -> ProfileResult:
-            out = personal_context(app.service, query, format, max_tokens, limit)
+            out = personal_context(app.service, query, format, max_tokens, limit, generator=app.generator)
             return ProfileResult(
                 format=format,
                 profile=out.text,

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from personal_memory.pms.schema import MemoryType, Tier
 from personal_memory.pms.service import RecallQuery
-from personal_memory.tools.models import RecalledMemory, RecallResult, MemoryView
+from personal_memory.tools.models import MemoryView, RecalledMemory, RecallResult
 from personal_memory.tools.runtime import AppState, run_tool
 
 DESCRIPTION = (

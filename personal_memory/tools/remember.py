@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Annotated
+from uuid import uuid4
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from personal_memory.pms.schema import MemorySource, MemoryType, TruthCategory
+from personal_memory.pms.schema import ConversationRef, MemorySource, MemoryType, TruthCategory
 from personal_memory.pms.service import NewMemory
 from personal_memory.tools.models import RememberResult
 from personal_memory.tools.runtime import AppState, run_tool
@@ -21,7 +24,30 @@ DESCRIPTION = (
 )
 
 
+SESSION_GAP = timedelta(minutes=30)
+
+
+@dataclass(slots=True)
+class ClientThread:
+    """What one server process is told to remember, as a conversation: recall reads a memory with the ones
+    remembered just before and after it. A pause of ``SESSION_GAP`` starts a new session."""
+
+    thread: str = field(default_factory=lambda: f"mcp:{uuid4()}")
+    session: int = 0
+    turn: int = -1
+    last: datetime | None = None
+
+    def next(self, now: datetime) -> ConversationRef:
+        if self.last is not None and now - self.last > SESSION_GAP:
+            self.session, self.turn = self.session + 1, -1
+        self.turn += 1
+        self.last = now
+        return ConversationRef(thread=self.thread, session=self.session, turn=self.turn)
+
+
 def register(server: MCPServer, app: AppState) -> None:
+    thread = ClientThread()
+
     @server.tool(
         name="remember",
         description=DESCRIPTION,
@@ -47,6 +73,7 @@ def register(server: MCPServer, app: AppState) -> None:
             str | None, Field(description="Where it came from, e.g. 'user said so', a file or a URL", max_length=2000)
         ] = None,
     ) -> RememberResult:
+        now = app.service.clock()
         request = NewMemory(
             content=content,
             memory_type=memory_type,
@@ -54,7 +81,13 @@ def register(server: MCPServer, app: AppState) -> None:
             tags=tags or [],
             domains=domains or [],
             source_reliability=confidence,
-            source=MemorySource(kind="mcp", reference=source, reliability=confidence or 0.8) if source else None,
+            source=MemorySource(
+                kind="mcp" if source else "conversation",
+                reference=source,
+                timestamp=now,
+                reliability=confidence or app.service.options.default_reliability,
+                conversation=thread.next(now),
+            ),
         )
 
         def call() -> RememberResult:
@@ -68,6 +101,8 @@ def register(server: MCPServer, app: AppState) -> None:
                 truth_category=entry.truth_category,
                 confidence=round(entry.confidence.overall, 4),
                 corroboration_count=entry.confidence.corroboration_count,
+                corroborates=[str(i) for i in outcome.corroborates],
+                contradicts=[str(i) for i in outcome.contradicts],
             )
 
         arguments = {"content": content, "memory_type": memory_type, "truth_category": truth_category}

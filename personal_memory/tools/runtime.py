@@ -12,6 +12,7 @@ import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
+from personal_memory.plm.interfaces import ContextGenerator
 from personal_memory.pms.errors import PMSError
 from personal_memory.pms.interaction_log import InteractionLog
 from personal_memory.pms.promotion import PromotionPolicy
@@ -27,6 +28,8 @@ class AppState:
     service: MemoryService
     log: InteractionLog
     policy: PromotionPolicy = field(default_factory=PromotionPolicy)
+    generator: ContextGenerator | None = None
+    """The PLM's context generator when one is configured and trained; None: the template generator."""
 
 
 def _memory_ids(result: BaseModel) -> list[str]:

@@ -33,11 +33,12 @@ async def test_remember_classifies_corroborates_and_flags_contradictions(embedde
     async with Client(server) as client:
         tabs = await _call(client, "remember", content="I prefer tabs for indentation")
         assert (tabs["memory_type"], tabs["truth_category"]) == ("preference", "opinion")
-        await _call(client, "remember", content="I prefer spaces for indentation")
+        spaces = await _call(client, "remember", content="I prefer spaces for indentation")
         allergy = await _call(client, "remember", content="I am allergic to peanuts")
-        await _call(client, "remember", content="I have a peanut allergy")
+        same = await _call(client, "remember", content="I have a peanut allergy")
         tabs_now = await _recall_one(client, "indentation tabs", tabs["id"])
         allergy_now = await _recall_one(client, "peanut allergy", allergy["id"])
+    assert spaces["contradicts"] == [tabs["id"]] and same["corroborates"] == [allergy["id"]]
     assert tabs_now["confidence_detail"]["contradiction_count"] == 1
     assert allergy_now["confidence_detail"]["corroboration_count"] == 1
     assert allergy_now["confidence"] > allergy["confidence"] > tabs_now["confidence"]

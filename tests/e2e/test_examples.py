@@ -20,7 +20,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def test_python_client_example_remembers_recalls_and_prints_a_profile(server_env: dict[str, str]) -> None:
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "python_client.py")], env=server_env, capture_output=True, text=True, timeout=180
+        [sys.executable, str(EXAMPLES / "python_client.py")],
+        env=server_env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr
     assert "recall -> I am allergic to peanuts" in done.stdout
@@ -53,3 +57,29 @@ async def test_claude_code_add_line_launches_the_server(server_env: dict[str, st
     assert command == "$(pwd)/.venv/bin/pmem" and args == ["serve"]
     with fail_after(60):
         assert "recall" in await _list_tools(pmem_command(), args, server_env)
+
+
+def _run_trainer_once(command: str, args: list[str], env: dict[str, str]) -> None:
+    assert command.endswith("/.venv/bin/pmem") and args == ["trainer", "run"]
+    done = subprocess.run(
+        [pmem_command(), *args, "--once"], env=env | {"PMEM_EMBEDDER": "hash"}, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "no update due" in done.stdout
+
+
+def test_systemd_unit_runs_the_sidecar_trainer(server_env: dict[str, str]) -> None:
+    unit = (EXAMPLES / "pmem-trainer.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    command, *args = shlex.split(exec_start.removeprefix("ExecStart="))
+    _run_trainer_once(command, args, server_env)
+
+
+def test_launchd_plist_runs_the_sidecar_trainer(server_env: dict[str, str]) -> None:
+    import plistlib
+
+    agent = plistlib.loads((EXAMPLES / "com.personal-memory.trainer.plist").read_bytes())
+    command, *args = agent["ProgramArguments"]
+    assert agent["KeepAlive"] and "PMEM_HOME" in agent["EnvironmentVariables"]
+    _run_trainer_once(command, args, server_env)

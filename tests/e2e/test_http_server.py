@@ -7,9 +7,9 @@ import subprocess
 from collections.abc import Iterator
 
 import httpx
+import httpx2
 import pytest
 from anyio import fail_after, sleep
-import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 

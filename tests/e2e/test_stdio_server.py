@@ -44,7 +44,9 @@ async def test_a_whole_memory_life_over_stdio_and_across_a_restart(server_env: d
             assert found["memories"][0]["id"] == ids[FACTS[0][0]] and found["count"] == 3
 
             lyon = ids["I live in Lyon, France"]
-            fixed = await call(session, "correct", memory_id=lyon, correction="I live in Berlin, Germany", reason="moved")
+            fixed = await call(
+                session, "correct", memory_id=lyon, correction="I live in Berlin, Germany", reason="moved"
+            )
             assert fixed["supersedes"] == lyon
             home = await call(session, "recall", query="which city do I live in?")
             home_ids = [m["id"] for m in home["memories"]]

@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from personal_memory.cli import main
+from personal_memory.plm.trainer.extraction import extract
+from personal_memory.plm.trainer.store import TrainerStore
 from personal_memory.pms.embedding import HashEmbedder
 from personal_memory.pms.interaction_log import InteractionLog
 from personal_memory.pms.paths import DataPaths
@@ -79,18 +81,23 @@ def test_forgetting_leaves_no_copy_of_the_text_on_disk(fake_service: MemoryServi
 def _log_calls(paths: DataPaths, *contents: str) -> None:
     log = InteractionLog(paths.interactions)
     for content in contents:
-        log.append(datetime(2026, 11, 25, tzinfo=UTC), "remember", {"content": content}, {"id": "x"}, ["x"])
+        result = {"id": "x", "status": "created"}
+        log.append(datetime(2026, 11, 25, tzinfo=UTC), "remember", {"content": content}, result, ["x"])
     log.close()
 
 
-def test_forget_all_removes_every_memory_and_the_interaction_log(paths: DataPaths) -> None:
+def test_forget_all_removes_every_memory_the_interaction_log_and_the_training_queue(paths: DataPaths) -> None:
     _cli("remember", f"{SECRET} one")
     service = MemoryService(paths, EMB)
     _fill(service)
     service.close()
     _log_calls(paths, f"{SECRET} one")
+    trainer = TrainerStore(paths.trainer)  # the trainer has queued what it read from the log
+    for interaction in InteractionLog(paths.interactions).read():
+        trainer.apply(interaction.seq, extract(interaction), interaction.ts)
+    trainer.close()
     out = json.loads(_cli("forget", "--all", "--yes", "--json"))
-    assert out == {"memories": 63, "interactions": 1}
+    assert out == {"memories": 63, "interactions": 1, "learning_events": 1}
     assert _files_containing(paths.home, SECRET) == []
     counts = json.loads(_cli("stats", "--json"))
     assert all(n == 0 for tier in counts.values() for n in tier.values())

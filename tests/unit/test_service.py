@@ -39,9 +39,9 @@ def test_remembering_the_same_content_corroborates_instead_of_copying(fake_servi
 def test_recall_filters_by_type_domain_tier_and_confidence(fake_service: MemoryService) -> None:
     _remember(fake_service, "I prefer dark roast coffee", memory_type=MemoryType.PREFERENCE, domains=["food"])
     _remember(fake_service, "I drank coffee in Rome last week", memory_type=MemoryType.EVENT, domains=["travel"])
-    assert [h.entry.memory_type for h in fake_service.recall(RecallQuery("coffee", memory_types=[MemoryType.EVENT]))] == [
-        MemoryType.EVENT
-    ]
+    assert [
+        h.entry.memory_type for h in fake_service.recall(RecallQuery("coffee", memory_types=[MemoryType.EVENT]))
+    ] == [MemoryType.EVENT]
     assert len(fake_service.recall(RecallQuery("coffee", domains=["FOOD"]))) == 1
     assert fake_service.recall(RecallQuery("coffee", tiers=[Tier.PERSISTENT])) == []
     assert fake_service.recall(RecallQuery("coffee", min_confidence=0.99)) == []
@@ -61,6 +61,7 @@ def test_correct_supersedes_and_the_old_memory_leaves_recall(fake_service: Memor
     assert outcome.new.supersedes == old_id and old.superseded_by == outcome.new.id
     assert old.status is MemoryStatus.SUPERSEDED and old.confidence.contradiction_count == 1
     assert outcome.new.memory_type is MemoryType.FACT and outcome.new.validated
+    assert "Berlin" in outcome.new.entities and "Lyon" not in outcome.new.entities
     recalled = [h.entry.id for h in fake_service.recall(RecallQuery("where do I live Lyon Berlin"))]
     assert outcome.new.id in recalled and old_id not in recalled
     with pytest.raises(InvalidMemoryError, match="superseded"):

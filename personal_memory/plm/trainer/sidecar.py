@@ -42,7 +42,10 @@ class Sidecar:
         updater: Updater,
         policy: TriggerPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        after_update: Callable[[UpdateRecord], None] | None = None,
     ) -> None:
+        """``after_update`` runs after each finished update (the optional pruning pass)."""
+        self.after_update = after_update
         self.log = log
         self.store = store
         self.updater = updater
@@ -78,7 +81,10 @@ class Sidecar:
         self.store.finish_update(
             update_id, [q.id for q in batch], status, outcome.reason, outcome.adapter_id, outcome.metrics, self.clock()
         )
-        return self.store.updates(limit=1)[0]
+        record = self.store.updates(limit=1)[0]
+        if self.after_update is not None:
+            self.after_update(record)
+        return record
 
     def step(self) -> UpdateRecord | None:
         """One pass: consume, then update if a trigger fires."""

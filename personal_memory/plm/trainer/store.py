@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from personal_memory.plm.trainer.extraction import Extraction, LearningEvent
-from personal_memory.pms.stores.sqlite_records import connect
+from personal_memory.pms.interaction_log import InteractionLog
+from personal_memory.pms.migrations import Migration, Schema, migrate
+from personal_memory.pms.stores.sqlite_records import connect, immediate
 
-_SCHEMA = """
+_FIRST = """
 CREATE TABLE IF NOT EXISTS cursor (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -52,6 +53,22 @@ CREATE TABLE IF NOT EXISTS updates (
 CREATE TABLE IF NOT EXISTS requests (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, handled INTEGER NOT NULL);
 """
 
+TRAINER = Schema(
+    "trainer store",
+    (
+        Migration(1, "cursor, event queue, feedback, domains, updates, requests", _FIRST),
+        Migration(
+            2,
+            "forgetting: events by memory and by source row, and log rows the trainer must skip",
+            """
+CREATE INDEX events_memory ON events(memory_id);
+CREATE INDEX events_source ON events(source_seq);
+CREATE TABLE forgotten (seq INTEGER PRIMARY KEY);
+""",
+        ),
+    ),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class QueuedEvent:
@@ -77,19 +94,11 @@ class UpdateRecord:
 class TrainerStore:
     def __init__(self, path: Path) -> None:
         self._conn = connect(path)
-        self._conn.executescript(_SCHEMA)
+        migrate(self._conn, TRAINER, path)
         self._lock = threading.RLock()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._conn, self._lock)
 
     # consumption ----------------------------------------------------------------------------------
 
@@ -107,6 +116,8 @@ class TrainerStore:
             row = conn.execute("SELECT seq FROM cursor WHERE name = 'log'").fetchone()
             if row and int(row[0]) >= seq:
                 return False
+            if conn.execute("SELECT 1 FROM forgotten WHERE seq = ?", (seq,)).fetchone() is not None:
+                extraction = Extraction()  # read before `forget` redacted it: learn nothing from it
             for event in extraction.events:
                 conn.execute(
                     "INSERT INTO events(source_seq, kind, text, weight, memory_id, memory_type, query, teacher_model, "
@@ -131,6 +142,40 @@ class TrainerStore:
                 (seq,),
             )
         return True
+
+    def forget_memory(self, memory_id: str, log_seqs: list[int]) -> int:
+        """Drop everything learned from a forgotten memory; return how many queued events went.
+
+        ``log_seqs`` are the interaction-log rows that mentioned it (``InteractionLog.redact_memory``):
+        events drawn from them go too, and those the trainer has not consumed yet are remembered as
+        forgotten, so a trainer that read one before the redaction stores nothing from it. Updates
+        that already finished keep what they learned; the events no longer feed later ones or replay.
+        """
+        with self._tx() as conn:
+            row = conn.execute("SELECT seq FROM cursor WHERE name = 'log'").fetchone()
+            cursor = int(row[0]) if row else 0
+            conn.executemany("INSERT OR IGNORE INTO forgotten(seq) VALUES (?)", [(s,) for s in log_seqs if s > cursor])
+            dropped = conn.execute("DELETE FROM events WHERE memory_id = ?", (memory_id,)).rowcount
+            conn.execute("DELETE FROM feedback WHERE target = ?", (memory_id,))
+            for seq in log_seqs:
+                dropped += conn.execute("DELETE FROM events WHERE source_seq = ?", (seq,)).rowcount
+                conn.execute("DELETE FROM feedback WHERE target = ?", (f"interaction:{seq}",))
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # no copy of the deleted text in the WAL
+        return dropped
+
+    def clear(self) -> int:
+        """Forget everything the trainer learned about: events, feedback, domain counts (``forget --all``).
+
+        The cursor stays where it is (the log it points into is cleared alongside); update history stays.
+        """
+        with self._tx() as conn:
+            dropped = conn.execute("DELETE FROM events").rowcount
+            conn.execute("DELETE FROM feedback")
+            conn.execute("DELETE FROM domains")
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return dropped
 
     # queue ----------------------------------------------------------------------------------------
 
@@ -248,6 +293,16 @@ class TrainerStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def forget_training_data(trainer_path: Path, log: InteractionLog, memory_id: str) -> int:
+    """After ``forget``: redact the log rows that mention the memory and drop its queued events."""
+    seqs = log.redact_memory(memory_id)
+    store = TrainerStore(trainer_path)
+    try:
+        return store.forget_memory(memory_id, seqs)
+    finally:
+        store.close()
 
 
 def _queued(row: tuple[Any, ...]) -> QueuedEvent:

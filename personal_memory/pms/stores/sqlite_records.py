@@ -10,7 +10,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
@@ -18,39 +18,8 @@ from uuid import UUID
 import numpy as np
 
 from personal_memory.pms.errors import StoreMismatchError
+from personal_memory.pms.migrations import RECORDS, migrate
 from personal_memory.pms.schema import MemoryEntry
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS memories (
-    id TEXT PRIMARY KEY,
-    content_hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    content TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    expires_at REAL,
-    indexed INTEGER NOT NULL DEFAULT 0,
-    entry TEXT NOT NULL,
-    embedding BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS memories_hash ON memories(content_hash);
-CREATE INDEX IF NOT EXISTS memories_expiry ON memories(expires_at);
-CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(
-    content, content='memories', content_rowid='rowid', tokenize='porter unicode61'
-);
-CREATE TRIGGER IF NOT EXISTS memories_ai AFTER INSERT ON memories BEGIN
-    INSERT INTO memories_fts(rowid, content) VALUES (new.rowid, new.content);
-END;
-CREATE TRIGGER IF NOT EXISTS memories_ad AFTER DELETE ON memories BEGIN
-    INSERT INTO memories_fts(memories_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
-END;
-CREATE TRIGGER IF NOT EXISTS memories_au AFTER UPDATE OF content ON memories BEGIN
-    INSERT INTO memories_fts(memories_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
-    INSERT INTO memories_fts(rowid, content) VALUES (new.rowid, new.content);
-END;
-"""
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -61,6 +30,19 @@ def fts_query(text: str) -> str | None:
     if not words:
         return None
     return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlite3.Connection]:
+    """An IMMEDIATE transaction: writers from other processes wait instead of failing; rolled back on error."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -82,38 +64,22 @@ class RecordTable:
         self.path = path
         self._conn = connect(path)
         self._lock = threading.RLock()
-        self._conn.executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+        migrate(self._conn, RECORDS, path)  # refuses a newer file; brings an older one up to date
         with self.transaction() as conn:
-            self._check_meta(conn, "schema_version", str(SCHEMA_VERSION), newer_is_error=True)
-            self._check_meta(conn, "embedding", embedding_identity, newer_is_error=False)
+            self._check_embedding(conn, embedding_identity)
 
-    def _check_meta(self, conn: sqlite3.Connection, key: str, expected: str, newer_is_error: bool) -> None:
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    def _check_embedding(self, conn: sqlite3.Connection, expected: str) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'embedding'").fetchone()
         if row is None:
-            conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, expected))
-            return
-        if row[0] == expected:
-            return
-        if newer_is_error:
+            conn.execute("INSERT INTO meta(key, value) VALUES ('embedding', ?)", (expected,))
+        elif row[0] != expected:
             raise StoreMismatchError(
-                f"{self.path} has schema version {row[0]}, this pmem reads {expected}: upgrade personal-memory."
+                f"{self.path} holds vectors of {row[0]!r} but the configured embedder is {expected!r}; "
+                "vector spaces never mix. Configure the original embedder, or use a fresh PMEM_HOME."
             )
-        raise StoreMismatchError(
-            f"{self.path} holds vectors of {row[0]!r} but the configured embedder is {expected!r}; "
-            "vector spaces never mix. Configure the original embedder, or use a fresh PMEM_HOME."
-        )
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """An IMMEDIATE transaction: writers from other processes wait instead of failing."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._conn, self._lock)
 
     def data_version(self) -> int:
         """Changes whenever another connection commits to this file: cheap cache invalidation."""
@@ -149,7 +115,7 @@ class RecordTable:
     def supersede(
         self, conn: sqlite3.Connection, old: MemoryEntry, new: MemoryEntry, expires_at: float | None = None
     ) -> bool:
-        """Insert ``new`` and rewrite ``old`` in the caller's transaction; False (nothing written) if ``old`` is gone."""
+        """Insert ``new`` and rewrite ``old`` in the caller's transaction; False (writes nothing) if ``old`` is gone."""
         if not self.update(conn, old):
             return False
         self.insert(conn, new, expires_at)

@@ -44,6 +44,12 @@ class SqliteTierStore:
             self._records.insert(conn, entry, expires_at)
         self._invalidate()
 
+    def add_many(self, entries: list[MemoryEntry]) -> None:
+        with self._records.transaction() as conn:
+            for entry in entries:
+                self._records.insert(conn, entry, entry.expires_at.timestamp() if entry.expires_at else None)
+        self._invalidate()
+
     def supersede(self, old: MemoryEntry, new: MemoryEntry, expires_at: float | None = None) -> bool:
         with self._records.transaction() as conn:
             found = self._records.supersede(conn, old, new, expires_at)
@@ -53,6 +59,14 @@ class SqliteTierStore:
     def update(self, entry: MemoryEntry) -> bool:
         with self._records.transaction() as conn:
             found = self._records.update(conn, entry)
+        self._invalidate()
+        return found
+
+    def update_many(self, entries: list[MemoryEntry]) -> int:
+        if not entries:
+            return 0
+        with self._records.transaction() as conn:
+            found = sum(self._records.update(conn, entry) for entry in entries)
         self._invalidate()
         return found
 
@@ -84,6 +98,19 @@ class SqliteTierStore:
         scores = matrix @ vector.astype(np.float32)
         top = np.argsort(-scores)[:limit]
         return [(ids[i], float(scores[i])) for i in top]
+
+    def dense_search_many(self, vectors: np.ndarray, limit: int) -> list[list[ScoredId]]:
+        ids, matrix = self._vectors()
+        if not ids:
+            return [[] for _ in range(len(vectors))]
+        scores = vectors.astype(np.float32) @ matrix.T
+        k = min(limit, len(ids))
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        out: list[list[ScoredId]] = []
+        for row, cols in zip(scores, top, strict=True):
+            ranked = cols[np.argsort(-row[cols])]
+            out.append([(ids[i], float(row[i])) for i in ranked])
+        return out
 
     def text_search(self, query: str, limit: int) -> list[ScoredId]:
         return self._records.text_search(query, limit)

@@ -1,0 +1,97 @@
+"""The long-term tier's index management: LanceDB opened only when needed, an ANN index once large."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from personal_memory.pms.embedding import HashEmbedder
+from personal_memory.pms.schema import MemoryEntry, Tier
+from personal_memory.pms.service import MemoryService, NewMemory
+from personal_memory.pms.stores.lance_tier import AnnPolicy, LanceTierStore
+
+EMB = HashEmbedder()
+
+EMPTY_TIER = """
+import sys
+from pathlib import Path
+import numpy as np
+from personal_memory.pms.stores.lance_tier import LanceTierStore
+store = LanceTierStore(Path(sys.argv[1]), "hash-bow:384", 384)
+assert store.dense_search(np.ones(384, dtype=np.float32), 5) == [] and store.text_search("tea", 5) == []
+assert store.optimize().rows == 0
+store.close()
+print("lancedb" in sys.modules)
+"""
+
+
+def _clustered(count: int, dim: int = 384, seed: int = 3) -> np.ndarray:
+    """Vectors around 50 topics, like embeddings of real memories (uniform noise has no neighbours to find)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(50, dim))
+    vectors = centres[rng.integers(0, 50, count)] + 0.6 * rng.normal(size=(count, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _entries(vectors: np.ndarray) -> list[MemoryEntry]:
+    return [
+        MemoryEntry(content=f"memory number {i}", tier=Tier.LONG_TERM, embedding=v.tolist())
+        for i, v in enumerate(vectors)
+    ]
+
+
+def test_an_empty_long_term_tier_answers_without_importing_lancedb(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", EMPTY_TIER, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_the_first_rows_of_a_fresh_tier_are_indexed_once(tmp_path: Path) -> None:
+    store = LanceTierStore(tmp_path, EMB.identity, EMB.dim)
+    entries = _entries(_clustered(5))
+    store.add_many(entries)
+    hits = store.dense_search(np.asarray(entries[0].embedding, dtype=np.float32), 10)
+    assert sorted(i for i, _ in hits) == sorted(e.id for e in entries)
+    store.close()
+
+
+def test_optimize_builds_an_ann_index_as_accurate_as_exact_search(tmp_path: Path) -> None:
+    vectors = _clustered(3000)
+    store = LanceTierStore(tmp_path, EMB.identity, EMB.dim, ann=AnnPolicy(min_rows=2000, refresh_rows=10**9))
+    entries = _entries(vectors)
+    store.add_many(entries)
+    report = store.optimize()
+    assert report.ann_index and report.rows == 3000 and report.unindexed_rows == 0
+    probes = vectors[:40]
+    found = store.dense_search_many(probes, 10)
+    row_of = {e.id: row for row, e in enumerate(entries)}
+    exact = [set(np.argsort(-(vectors @ p))[:10].tolist()) for p in probes]
+    recall = np.mean([len(e & {row_of[i] for i, _ in got}) / 10 for e, got in zip(exact, found, strict=True)])
+    assert recall >= 0.95
+    store.close()
+
+
+def test_a_batch_relates_its_own_memories_as_one_by_one_remember_would(fake_service: MemoryService) -> None:
+    outcomes = fake_service.remember_many(
+        [NewMemory("I live in Lyon"), NewMemory("I live in Berlin"), NewMemory("I live in Lyon")]
+    )
+    first, second, repeat = outcomes
+    assert first.created and second.created and not repeat.created
+    assert second.contradicts == [first.entry.id]
+    assert repeat.entry.id == first.entry.id
+    stored = fake_service.find(first.entry.id)
+    assert stored.contradicts == [second.entry.id] and stored.confidence.corroboration_count == 1
+    assert fake_service.stats()["short_term"]["active"] == 2
+
+
+def test_pmem_optimize_reports_the_long_term_index(isolated_home: Path) -> None:
+    from click.testing import CliRunner
+
+    from personal_memory.cli import main
+
+    done = CliRunner().invoke(main, ["optimize", "--json"], env={"PMEM_EMBEDDER": "hash"})
+    assert done.exit_code == 0, done.output
+    assert '"ann_index": false' in done.output and '"rows": 0' in done.output
