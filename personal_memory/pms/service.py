@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
@@ -24,21 +24,26 @@ from personal_memory.pms.locking import WriteLock
 from personal_memory.pms.paths import DataPaths
 from personal_memory.pms.ports import TierStore
 from personal_memory.pms.ranking import Candidate, final_score, fuse
-from personal_memory.pms.relations import Relation, RelationThresholds, link, relate
+from personal_memory.pms.relations import Relation, link, relate
 from personal_memory.pms.schema import (
-    MAX_CONTENT_BYTES,
     Confidence,
     EventKind,
     MemoryEntry,
     MemoryEvent,
     MemorySource,
     MemoryStatus,
-    MemoryType,
     Tier,
-    TruthCategory,
     content_hash,
     utcnow,
     validate_content,
+)
+from personal_memory.pms.service_models import (
+    CorrectOutcome,
+    NewMemory,
+    RecallHit,
+    RecallQuery,
+    RememberOutcome,
+    ServiceOptions,
 )
 from personal_memory.pms.stores.sqlite_tier import SqliteTierStore
 
@@ -49,43 +54,6 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 TIER_ORDER = (Tier.PERSISTENT, Tier.LONG_TERM, Tier.SHORT_TERM)
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceOptions:
-    """Tunables of the service; the composition root fills them from the user's configuration."""
-
-    short_term_ttl: timedelta = timedelta(hours=48)
-    max_content_bytes: int = MAX_CONTENT_BYTES
-    half_life_days: float = conf.DEFAULT_HALF_LIFE_DAYS
-    default_reliability: float = 0.8
-    correction_reliability: float = 0.95
-    lancedb_uri: str | None = None
-    short_term_redis_url: str | None = None  # the short-term tier on this Redis instead of the data dir's SQLite
-    relation_thresholds: RelationThresholds = field(default_factory=RelationThresholds)
-    relation_neighbours: int = 5  # nearest memories a new one is compared with for corroboration/contradiction
-
-
-@dataclass(slots=True)
-class NewMemory:
-    """What a caller asks to remember; unset classification fields get defaults."""
-
-    content: str
-    memory_type: MemoryType | None = None
-    truth_category: TruthCategory | None = None
-    tags: list[str] = field(default_factory=list)
-    domains: list[str] = field(default_factory=list)
-    entities: list[str] = field(default_factory=list)
-    source_reliability: float | None = None
-    source: MemorySource | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RememberOutcome:
-    entry: MemoryEntry
-    created: bool
-    corroborates: list[UUID] = field(default_factory=list)
-    contradicts: list[UUID] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,29 +68,6 @@ class _Draft:
 
 
 Relations = list[tuple[MemoryEntry, Relation]]
-
-
-@dataclass(frozen=True, slots=True)
-class RecallQuery:
-    text: str
-    limit: int = 10
-    domains: list[str] | None = None
-    memory_types: list[MemoryType] | None = None
-    tiers: list[Tier] | None = None
-    min_confidence: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class RecallHit:
-    entry: MemoryEntry
-    score: float
-    relevance: float
-
-
-@dataclass(frozen=True, slots=True)
-class CorrectOutcome:
-    old: MemoryEntry
-    new: MemoryEntry
 
 
 class MemoryService:
