@@ -126,10 +126,10 @@ class Bm25:
 
 
 def cached_vectors(embedder: Embedder, texts: list[str], cache: Path) -> np.ndarray:
-    """The turns' MiniLM vectors, computed once per text set."""
+    """The turns' MiniLM vectors, computed once per model and text set."""
     import hashlib
 
-    key = hashlib.sha256("\x1e".join(texts).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\x1e".join([embedder.identity, *texts]).encode()).hexdigest()[:16]
     path = cache / f"vectors-{key}.npy"
     if path.exists():
         return np.load(path)

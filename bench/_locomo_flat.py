@@ -14,6 +14,8 @@ from mcp import Client
 
 from bench._locomo_data import Conversation, Scores
 from personal_memory.config import Settings, load_settings
+from personal_memory.container import embedder_kind
+from personal_memory.pms.embedding import identity_of
 from personal_memory.server.app import build_server
 
 LIMIT = 20
@@ -55,8 +57,9 @@ def flat_scores(convs: list[Conversation], embedder_cache: Path, cache: Path) ->
     before = os.environ.get("PMEM_HOME")
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            identity = identity_of(embedder_kind(_settings(Path(tmp), embedder_cache)))  # one model's vectors
             for conv in convs:
-                key = hashlib.sha256("\x1e".join(conv.texts).encode()).hexdigest()[:12]
+                key = hashlib.sha256("\x1e".join([identity, *conv.texts]).encode()).hexdigest()[:12]
                 cached = cache / "flat" / f"{conv.sample_id}-{key}"
                 if not cached.exists():
                     staging = Path(tmp) / f"fill-{conv.sample_id}"

@@ -4,6 +4,7 @@
     python bench/locomo.py --data PATH                  # any file in the LoCoMo layout
     python bench/locomo.py --limit-conversations 1 --limit-questions 20   # smoke
     python bench/locomo.py --train-reranker             # re-fit personal_memory/pms/data/rerank.json
+    python bench/locomo.py --no-flat --no-reference     # the product's lines only (iterating)
 
 Each conversation is ingested through the product (``pmem ingest conversation``'s pipeline) into its own
 PMEM_HOME and every question (categories 1-4) is asked through ``MemoryService.recall`` as the MCP tool
@@ -45,8 +46,8 @@ LIMIT = 20  # the tool's default is 10; 20 to read recall@20 (the first 10 are t
 INGEST_CODE = ("personal_memory/ingest/adapters/conversation.py", "personal_memory/pms/schema.py")
 
 
-def _store_key(conv: Conversation) -> str:
-    digest = hashlib.sha256(repr(conv.raw["conversation"]).encode())
+def _store_key(conv: Conversation, embedder: Embedder) -> str:
+    digest = hashlib.sha256(repr(conv.raw["conversation"]).encode() + embedder.identity.encode())
     for name in INGEST_CODE:
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()[:12]
@@ -54,7 +55,7 @@ def _store_key(conv: Conversation) -> str:
 
 def ingested_store(conv: Conversation, embedder: Embedder, work: Path, cache: Path = CACHE) -> Path:
     """A fresh copy of the conversation's store, ingested through the product's pipeline (cached)."""
-    cached = cache / "stores" / f"{conv.sample_id}-{_store_key(conv)}"
+    cached = cache / "stores" / f"{conv.sample_id}-{_store_key(conv, embedder)}"
     if not cached.exists():
         cache.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=cache))
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--embedder-cache", type=Path, default=CACHE / "embedder")
     parser.add_argument("--results-name", default="locomo", help="bench/results/NAME.json")
     parser.add_argument("--no-flat", action="store_true", help="skip the flat MCP remember/recall line")
+    parser.add_argument("--no-reference", action="store_true", help="skip the BM25 and MiniLM lines (iterating)")
     parser.add_argument("--train-reranker", action="store_true", help=f"re-fit {shipped_model_path().name}")
     args = parser.parse_args()
 
@@ -127,14 +129,16 @@ def main() -> None:
         f"dropped: {sum(c.dropped_evidence for c in convs)}, questions left without evidence: "
         f"{sum(c.no_evidence for c in convs)}"
     )
-    lines: dict[str, Scores] = {n: Scores() for n in ("bm25-stemmed", "minilm-cosine", "product (shipped reranker)")}
+    references = () if args.no_reference else ("bm25-stemmed", "minilm-cosine")
+    lines: dict[str, Scores] = {n: Scores() for n in (*references, "product (shipped reranker)")}
     records = Records()
     latencies: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         services: dict[str, MemoryService] = {}
         for conv in convs:
-            for name, scores in reference_scores(conv, embedder, args.cache / "vectors").items():
-                lines[name].extend(scores)
+            if references:
+                for name, scores in reference_scores(conv, embedder, args.cache / "vectors").items():
+                    lines[name].extend(scores)
             ranker = ContextRanker(shipped)
             ranker.recorder = records.recorder(conv)
             service = MemoryService(

@@ -15,6 +15,7 @@ A peer that cannot be installed or started is skipped with the reason. Writes be
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import re
@@ -97,8 +98,15 @@ def mem0_locomo(turns: Turns, asked: Questions, home: Path) -> dict[str, Any]:
     for dia, text in turns.items():
         memory_store.add(text, user_id="locomo", infer=False, metadata={"dia_id": dia})
 
+    if "top_k" in inspect.signature(memory_store.search).parameters:  # mem0 >= 2: filters, top_k, a threshold
+        def find(question: str) -> Any:
+            return memory_store.search(question, top_k=K, filters={"user_id": "locomo"}, threshold=0.0)
+    else:
+        def find(question: str) -> Any:
+            return memory_store.search(question, user_id="locomo", limit=K)
+
     def search(question: str) -> list[str]:
-        found = memory_store.search(question, user_id="locomo", limit=K)
+        found = find(question)
         hits = found["results"] if isinstance(found, dict) else found
         return [h["metadata"]["dia_id"] for h in hits]
 

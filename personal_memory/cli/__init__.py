@@ -1,10 +1,12 @@
 """``pmem``: run the MCP server, and use the memory from scripts and the shell.
 
-Each command group lives in its own module and is attached to ``main`` below.
+Each command group lives in its own module, imported only when one of its commands runs (or ``--help``
+lists them): ``pmem serve`` is spawned by MCP clients at every launch and should not import the trainer.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -14,7 +16,35 @@ import click
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# command name -> the module under personal_memory.cli that defines it (in its COMMANDS list)
+COMMAND_MODULES = {
+    "serve": "serve", "setup": "serve",
+    "remember": "memory", "recall": "memory", "correct": "memory", "forget": "memory", "profile": "memory",
+    "stats": "memory",
+    "context": "context", "ask": "context",
+    "train": "train", "trainer": "trainer",
+    "promote": "engine", "why": "engine",
+    "ingest": "ingest",
+    "export": "admin", "import": "admin", "backup": "admin",
+    "optimize": "optimize",
+}  # fmt: skip
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"personal_memory.cli.{module_name}")
+        return next(command for command in module.COMMANDS if command.name == cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(path_type=Path), envvar="PMEM_HOME", help="Data dir (default ~/.pmem).")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
 @click.version_option(package_name="personal-memory")
@@ -29,14 +59,3 @@ def main(ctx: click.Context, home: Path | None, verbose: int) -> None:
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
-
-
-def _attach() -> None:
-    from personal_memory.cli import admin, context, engine, ingest, memory, optimize, serve, train, trainer
-
-    for module in (serve, memory, context, train, trainer, engine, ingest, admin, optimize):
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_attach()

@@ -70,12 +70,16 @@ def prepare(ctx: click.Context, as_json: bool) -> None:
 def run_training(
     ctx: click.Context, epochs: int, batch_size: int, grad_accum: int, lr: float, quantize: str, teacher_log: bool
 ) -> None:
-    """Train a new LoRA adapter version on the prepared data and make it the active one."""
+    """Train a new LoRA adapter version on the prepared data and make it the active one.
+
+    On several GPUs: accelerate launch --multi_gpu --num_processes N -m personal_memory train run
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from personal_memory.container import open_interaction_log
-    from personal_memory.plm.lora import TrainConfig
+    from personal_memory.plm.lora import TrainConfig, process_state
 
+    main_process = process_state().is_main_process  # under `accelerate launch`, the others stay quiet
     pipeline = _pipeline(ctx, loads_models=True)
     config = TrainConfig(
         epochs=epochs,
@@ -88,7 +92,7 @@ def run_training(
     log = open_interaction_log(settings_of(ctx)) if teacher_log else None
     columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"))
     try:
-        with Progress(*columns, TimeRemainingColumn(), transient=True) as bar:
+        with Progress(*columns, TimeRemainingColumn(), transient=True, disable=not main_process) as bar:
             task = bar.add_task("train", total=None, loss="-")
 
             def progress(step: int, total: int, loss: float) -> None:
@@ -98,7 +102,11 @@ def run_training(
     finally:
         if log is not None:
             log.close()
-    click.echo(f"mode: {result.mode}")
+    if not main_process:
+        return
+    shares = " + ".join(str(n) for n in result.examples_per_process)
+    processes = f", {result.processes} processes (data parallel: {shares} examples)" if result.processes > 1 else ""
+    click.echo(f"mode: {result.mode}{processes}")
     click.echo(
         f"adapter {version.id}: {result.steps} steps in {result.seconds:.1f}s, final loss {result.final_loss:.4f}"
     )

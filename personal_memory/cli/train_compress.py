@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from personal_memory.cli.common import emit, open_service, run, settings_of
+from personal_memory.plm.compress.recover import RECOVERY
 
 if TYPE_CHECKING:
     from personal_memory.config import Settings
@@ -79,11 +80,12 @@ def domains(ctx: click.Context, keep_above: float, prune_below: float, as_json: 
 @_PRUNE
 @click.option("--contrast", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="How much importance on pruned domains' text counts against a unit.")  # fmt: skip
-@click.option("--recover-epochs", type=click.IntRange(1, 1000), default=2, show_default=True,
-              help="Distillation epochs after pruning.")  # fmt: skip
-@click.option("--recover-lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
-@click.option("--quantize", type=click.Choice(["auto", "int8", "4bit", "none"]), default="auto", show_default=True,
-              help="auto: 4-bit NF4 (bitsandbytes) with CUDA, int8 on CPU.")  # fmt: skip
+@click.option("--recover-epochs", type=click.IntRange(1, 1000), default=RECOVERY.epochs, show_default=True,
+              help="Distillation epochs after pruning (full fine-tuning on your examples).")  # fmt: skip
+@click.option("--recover-lr", type=click.FloatRange(min=0, min_open=True), default=RECOVERY.learning_rate,
+              show_default=True)  # fmt: skip
+@click.option("--quantize", type=click.Choice(["auto", "int4", "int8", "4bit", "none"]), default="auto",
+              show_default=True, help="auto: 4-bit NF4 (bitsandbytes) with CUDA, int4 weights on CPU.")  # fmt: skip
 @click.option("--max-new-tokens", type=click.IntRange(1, 1024), default=48, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -109,7 +111,6 @@ def compress(
     from personal_memory.cli.train import _pipeline
     from personal_memory.plm.compress import CompressOptions, run_compression
     from personal_memory.plm.compress.prune import PruneConfig
-    from personal_memory.plm.compress.recover import RECOVERY
 
     _check_thresholds(keep_above, prune_below)
     pipeline = _pipeline(ctx, loads_models=True)

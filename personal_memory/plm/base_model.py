@@ -149,6 +149,11 @@ def load_model(folder: Path, quantize_4bit: bool = False) -> Any:
     from transformers import AutoModelForCausalLM
 
     cuda = torch.cuda.is_available()
+    device: Any = "cpu"
+    if cuda:
+        from personal_memory.plm.lora import process_state
+
+        device = process_state().device  # under `accelerate launch`, this process's own GPU
     kwargs: dict[str, Any] = {"local_files_only": True}
     if quantize_4bit:
         from transformers import BitsAndBytesConfig
@@ -159,10 +164,10 @@ def load_model(folder: Path, quantize_4bit: bool = False) -> Any:
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16 if cuda else torch.float32,
         )
-        kwargs["device_map"] = {"": 0 if cuda else "cpu"}
+        kwargs["device_map"] = {"": device}
     else:
         kwargs["dtype"] = torch.bfloat16 if cuda else torch.float32
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     if cuda and not quantize_4bit:
-        model = model.to("cuda")
+        model = model.to(device)
     return model

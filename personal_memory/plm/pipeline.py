@@ -26,7 +26,7 @@ from personal_memory.plm.errors import BaseModelError, TrainingDataError
 from personal_memory.plm.evaluate import Comparison, compare
 from personal_memory.plm.inference import OllamaExport, export_ollama, load_with_adapter, merge_adapter
 from personal_memory.plm.layout import PLMPaths
-from personal_memory.plm.lora import Progress, TrainConfig, TrainResult, choose_mode, train_lora
+from personal_memory.plm.lora import Progress, TrainConfig, TrainResult, choose_mode, on_main_process, train_lora
 from personal_memory.plm.registry import AdapterRegistry, AdapterVersion
 from personal_memory.pms.errors import MemoryNotFoundError
 from personal_memory.pms.interaction_log import Interaction, InteractionLog
@@ -121,17 +121,26 @@ class Pipeline:
             model, tokenizer, items, config, mode, self.paths.checkpoints / version_id, progress, teacher
         )
         adapter_dir = self.paths.lora_adapter / version_id
-        peft_model.save_pretrained(adapter_dir)
         version = AdapterVersion(
             id=version_id,
             base_model=ref.name,
             path=adapter_dir,
             mode=result.mode,
             soft_targets=source_counts(items[len(examples) :]),
-            metrics={"train_loss": round(result.final_loss, 6), "steps": result.steps, "seconds": result.seconds},
+            metrics={
+                "train_loss": round(result.final_loss, 6),
+                "steps": result.steps,
+                "seconds": result.seconds,
+                "processes": result.processes,
+            },
             dataset=manifest,
         )
-        self.registry.add(version)
+
+        def write() -> None:
+            peft_model.save_pretrained(adapter_dir)
+            self.registry.add(version)
+
+        on_main_process(write)  # one adapter and registry entry however many processes trained it
         return self.registry.active(), result
 
     # after training -------------------------------------------------------------------------------

@@ -138,6 +138,7 @@ class PromotionEngine:
 
     def plan(self) -> list[Decision]:
         """Every move the rules call for now, without making any (one step per memory)."""
+        self.service.flush_accesses()  # the access-count rules see every recall made so far
         now = self.service.clock()
         decisions = (self._decide(e, now) for tier in (Tier.SHORT_TERM, Tier.LONG_TERM)
                      for e in self.service.store(tier).iter_entries())
@@ -155,6 +156,7 @@ class PromotionEngine:
         return done
 
     def _plan_for(self, ids: list[UUID]) -> list[Decision]:
+        self.service.flush_accesses()
         now = self.service.clock()
         found = (self.service.store(t).get_many(ids).values() for t in (Tier.SHORT_TERM, Tier.LONG_TERM))
         decisions = (self._decide(e, now) for entries in found for e in entries)

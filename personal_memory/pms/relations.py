@@ -18,9 +18,11 @@ prints precision and recall on the other half.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from personal_memory.pms.schema import EventKind, MemoryEntry, MemoryEvent
 
@@ -40,6 +42,7 @@ class RelationThresholds:
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# fmt: off
 _NEGATIONS = frozenset({"not", "no", "never", "nothing", "neither", "nor", "without", "anymore", "longer", "stopped",
                         "quit", "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "won't", "can't", "cannot",
                         "haven't", "hasn't", "shouldn't", "wouldn't", "dont", "doesnt", "cant"})
@@ -50,6 +53,7 @@ _NEGATIVE = frozenset({"hate", "hates", "dislike", "dislikes", "detest", "loathe
 _STOP = frozenset("""a an the i i'm i've me my we our us you your is am are was were be been being to of in on at for
     with and or but so it its this that these those do does did have has had very really just still also than
     then there here as by from about over into out up""".split())
+_SKIP = _STOP | _NEGATIONS | _POSITIVE | _NEGATIVE  # not content: what a statement says about its content
 _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
                  "eight": "8", "nine": "9", "ten": "10", "zero": "0", "no": "0"}
 
@@ -73,6 +77,7 @@ _SLOTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("my:{k}", r"(?i:\bmy )(?P<k>(?!(?i:favou?rite))\w+(?: \w+)?)(?i: (?:is|was) (?:called |named )?)" + _CLAUSE),
     )
 )
+# fmt: on
 
 
 _PHRASES = ((re.compile(r"\b(?:can't|cannot|can not) stand\b"), "hate"), (re.compile(r"\bnot a fan of\b"), "dislike"))
@@ -89,37 +94,19 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _stance(words: list[str]) -> tuple[int, bool]:
+def _stance(words: tuple[str, ...]) -> tuple[int, bool]:
     """The statement's sentiment sign (-1, 0, +1) and whether it is negated (odd number of negations)."""
     sentiment = sum(w in _POSITIVE for w in words) - sum(w in _NEGATIVE for w in words)
     negations = sum(w in _NEGATIONS or w.endswith("n't") for w in words)
     return (sentiment > 0) - (sentiment < 0), negations % 2 == 1
 
 
-def _opposed(new_words: list[str], old_words: list[str]) -> bool:
-    """One negates what the other says ("like" / "don't like"), or their sentiments clash ("love" / "hate")."""
-    (new_sentiment, new_negated), (old_sentiment, old_negated) = _stance(new_words), _stance(old_words)
-    if new_negated != old_negated:
-        return new_sentiment == old_sentiment
-    return new_sentiment * old_sentiment < 0
+def _content(words: list[str] | tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_stem(_NUMBER_WORDS.get(w, w)) for w in words if w not in _SKIP)
 
 
-def _content(words: list[str]) -> set[str]:
-    skip = _STOP | _NEGATIONS | _POSITIVE | _NEGATIVE
-    return {_stem(_NUMBER_WORDS.get(w, w)) for w in words if w not in skip}
-
-
-def _numbers(words: list[str]) -> set[str]:
-    return {_NUMBER_WORDS.get(w, w) for w in words if w.isdigit() or w in _NUMBER_WORDS and w != "no"}
-
-
-def _substituted(new_words: list[str], old_words: list[str]) -> bool:
-    """The same frame with its final value swapped: "born in Porto" / "born in Lisbon"."""
-    new_content, old_content = _content(new_words), _content(old_words)
-    if len(new_content - old_content) != 1 or len(old_content - new_content) != 1 or not new_content & old_content:
-        return False
-    new_last, old_last = _content(new_words[-1:]), _content(old_words[-1:])
-    return bool(new_last) and new_last <= new_content - old_content and old_last <= old_content - new_content
+def _numbers(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_NUMBER_WORDS.get(w, w) for w in words if w.isdigit() or w in _NUMBER_WORDS and w != "no")
 
 
 def slots(text: str) -> dict[str, set[str]]:
@@ -134,7 +121,48 @@ def slots(text: str) -> dict[str, set[str]]:
     return out
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """What ``judge`` reads from one statement's words: computed once per text, as a text meets many others."""
+
+    words: tuple[str, ...]
+    content: frozenset[str]
+    last: frozenset[str]  # content words of the final word: the value a substitution swaps
+    numbers: frozenset[str]
+    stance: tuple[int, bool]
+    slots: Mapping[str, frozenset[str]]
+
+
+@lru_cache(maxsize=8192)
+def _statement(text: str) -> _Statement:
+    words = tuple(_words(text))
+    return _Statement(
+        words=words,
+        content=_content(words),
+        last=_content(words[-1:]),
+        numbers=_numbers(words),
+        stance=_stance(words),
+        slots={key: frozenset(value) for key, value in slots(text).items()},
+    )
+
+
+def _opposed(new: _Statement, old: _Statement) -> bool:
+    """One negates what the other says ("like" / "don't like"), or their sentiments clash ("love" / "hate")."""
+    (new_sentiment, new_negated), (old_sentiment, old_negated) = new.stance, old.stance
+    if new_negated != old_negated:
+        return new_sentiment == old_sentiment
+    return new_sentiment * old_sentiment < 0
+
+
+def _substituted(new: _Statement, old: _Statement) -> bool:
+    """The same frame with its final value swapped: "born in Porto" / "born in Lisbon"."""
+    added, removed = new.content - old.content, old.content - new.content
+    if len(added) != 1 or len(removed) != 1 or not new.content & old.content:
+        return False
+    return bool(new.last) and new.last <= added and old.last <= removed
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
@@ -143,24 +171,21 @@ def judge(new: str, old: str, similarity: float, thresholds: RelationThresholds 
     limits = thresholds or RelationThresholds()
     if similarity < limits.slot_topic:
         return Relation.NONE
-    new_words, old_words = _words(new), _words(old)
-    new_content, old_content = _content(new_words), _content(old_words)
-    opposed = _opposed(new_words, old_words)
-    if similarity >= limits.topic and opposed and _jaccard(new_content, old_content) >= 0.5:
+    new_s, old_s = _statement(new), _statement(old)
+    opposed = _opposed(new_s, old_s)
+    if similarity >= limits.topic and opposed and _jaccard(new_s.content, old_s.content) >= 0.5:
         return Relation.CONTRADICTS
     if not opposed:
-        new_slots, old_slots = slots(new), slots(old)
-        for key in new_slots.keys() & old_slots.keys():
+        for key in new_s.slots.keys() & old_s.slots.keys():
             needed = limits.topic if key == "prefer" or key.startswith("my:") else limits.slot_topic
-            if similarity >= needed and not new_slots[key] & old_slots[key]:
+            if similarity >= needed and not new_s.slots[key] & old_s.slots[key]:
                 return Relation.CONTRADICTS
     if similarity < limits.topic:
         return Relation.NONE
-    new_numbers, old_numbers = _numbers(new_words), _numbers(old_words)
-    rest = _jaccard(new_content - new_numbers, old_content - old_numbers)
-    if new_numbers and old_numbers and new_numbers != old_numbers and rest >= 0.5:
+    rest = _jaccard(new_s.content - new_s.numbers, old_s.content - old_s.numbers)
+    if new_s.numbers and old_s.numbers and new_s.numbers != old_s.numbers and rest >= 0.5:
         return Relation.CONTRADICTS
-    if not opposed and similarity >= limits.substitution and _substituted(new_words, old_words):
+    if not opposed and similarity >= limits.substitution and _substituted(new_s, old_s):
         return Relation.CONTRADICTS
     return Relation.CORROBORATES if similarity >= limits.duplicate and not opposed else Relation.NONE
 

@@ -6,6 +6,7 @@ Library code: it takes its settings as arguments and never reads the environment
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from uuid import UUID, uuid4
 import numpy as np
 
 from personal_memory.pms import confidence as conf
+from personal_memory.pms.access import AccessRecorder
 from personal_memory.pms.classification import Classification, LocalClassifier
 from personal_memory.pms.context_ranking import CONTEXT_FETCH, ContextRanker, lexical_query
 from personal_memory.pms.embedding import Embedder
@@ -90,6 +92,7 @@ class MemoryService:
         self.clock = clock
         self._stores: dict[Tier, TierStore] = {}
         self._lock = WriteLock(paths.write_lock)
+        self._accesses = AccessRecorder(self._write_accesses, self.options.access_write_delay)
 
     # stores ---------------------------------------------------------------------------------------
 
@@ -115,7 +118,13 @@ class MemoryService:
             return SqliteTierStore(tier, self.paths.persistent, identity)
         from personal_memory.pms.stores.lance_tier import LanceTierStore
 
-        return LanceTierStore(self.paths.long_term, identity, self.embedder.dim, self.options.lancedb_uri)
+        return LanceTierStore(
+            self.paths.long_term,
+            identity,
+            self.embedder.dim,
+            self.options.lancedb_uri,
+            storage_options=self.options.lancedb_storage_options,
+        )
 
     def warm_up(self, open_empty_index: bool = True) -> None:
         """Open every tier and load the model, so the first real call is fast.
@@ -134,6 +143,7 @@ class MemoryService:
             long_term.open()
 
     def close(self) -> None:
+        self._accesses.flush()
         for store in self._stores.values():
             store.close()
         self._stores.clear()
@@ -435,15 +445,22 @@ class MemoryService:
         return hits[: query.limit]
 
     def touch(self, memory_ids: list[UUID]) -> None:
-        """Count one access to each memory (those that were actually used); unknown ids are skipped."""
-        now = self.clock()
+        """Count one access to each memory (those that were actually used), written within
+        ``options.access_write_delay`` seconds; unknown ids are skipped."""
+        self._accesses.record(memory_ids, self.clock())
+
+    def flush_accesses(self) -> None:
+        """Write the access counts still pending now."""
+        self._accesses.flush()
+
+    def _write_accesses(self, counts: Counter[UUID], now: datetime) -> None:
         with self._lock.hold():
             for tier in TIER_ORDER:
                 store = self.store(tier)
-                entries = list(store.get_many(memory_ids).values())
+                entries = list(store.get_many(list(counts)).values())
                 for entry in entries:
-                    entry.access_count += 1
-                    entry.last_accessed = now
+                    entry.access_count += counts[entry.id]
+                    entry.last_accessed = max(entry.last_accessed, now)
                 store.update_many(entries)
 
     # reporting ------------------------------------------------------------------------------------
@@ -487,6 +504,7 @@ class MemoryService:
             if related:
                 outcomes = {id(d): outcome for d, outcome in zip(fresh, self._commit(related, now), strict=True)}
         return [outcomes.pop(id(d), None) or self._remember(d.request, None) for d in drafts]
+
 
 def _clean_labels(labels: list[str]) -> list[str]:
     """Lower-case, trimmed, de-duplicated labels (tags, domains) in first-seen order."""

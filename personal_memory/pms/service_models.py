@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import UUID
@@ -22,10 +23,12 @@ class ServiceOptions:
     half_life_days: float = conf.DEFAULT_HALF_LIFE_DAYS
     default_reliability: float = 0.8
     correction_reliability: float = 0.95
-    lancedb_uri: str | None = None
+    lancedb_uri: str | None = None  # the long-term table's LanceDB: a folder or object storage (s3://, gs://, az://)
+    lancedb_storage_options: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold credentials
     short_term_redis_url: str | None = None  # the short-term tier on this Redis instead of the data dir's SQLite
     relation_thresholds: RelationThresholds = field(default_factory=RelationThresholds)
     relation_neighbours: int = 5  # nearest memories a new one is compared with for corroboration/contradiction
+    access_write_delay: float = 1.0  # seconds before recall's access counts are written (0: at once); see access.py
 
 
 @dataclass(slots=True)

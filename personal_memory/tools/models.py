@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
@@ -29,7 +29,8 @@ class MemoryView(BaseModel):
     access_count: int
 
     @classmethod
-    def of(cls, entry: MemoryEntry) -> MemoryView:
+    def of(cls, entry: MemoryEntry, **extra: Any) -> Self:
+        """The view of ``entry``; ``extra`` fills a subclass's own fields."""
         return cls(
             id=str(entry.id),
             content=entry.content,
@@ -46,6 +47,7 @@ class MemoryView(BaseModel):
             updated_at=entry.updated_at,
             last_accessed=entry.last_accessed,
             access_count=entry.access_count,
+            **extra,
         )
 
 

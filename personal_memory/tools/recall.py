@@ -10,7 +10,7 @@ from pydantic import Field
 
 from personal_memory.pms.schema import MemoryType, Tier
 from personal_memory.pms.service import RecallQuery
-from personal_memory.tools.models import MemoryView, RecalledMemory, RecallResult
+from personal_memory.tools.models import RecalledMemory, RecallResult
 from personal_memory.tools.runtime import AppState, run_tool
 
 DESCRIPTION = (
@@ -45,9 +45,7 @@ def register(server: MCPServer, app: AppState) -> None:
 
         def call() -> RecallResult:
             hits = app.service.recall(request)
-            memories = [
-                RecalledMemory(**MemoryView.of(h.entry).model_dump(), score=h.score) for h in hits
-            ]
+            memories = [RecalledMemory.of(h.entry, score=h.score) for h in hits]
             return RecallResult(query=query, count=len(memories), memories=memories)
 
         arguments = {"query": query, "limit": limit, "domains": domains, "memory_types": memory_types}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -32,8 +31,8 @@ class AppState:
     """The PLM's context generator when one is configured and trained; None: the template generator."""
 
 
-def _memory_ids(result: BaseModel) -> list[str]:
-    """Every memory id a result mentions, for the trainer to join the log with the store."""
+def _memory_ids(dumped: dict[str, Any]) -> list[str]:
+    """Every memory id a dumped result mentions, for the trainer to join the log with the store."""
     found: list[str] = []
 
     def walk(value: Any) -> None:
@@ -46,30 +45,31 @@ def _memory_ids(result: BaseModel) -> list[str]:
             for item in value:
                 walk(item)
 
-    walk(result.model_dump(mode="json"))
+    walk(dumped)
     return list(dict.fromkeys(found))
 
 
 async def run_tool(app: AppState, tool: str, arguments: dict[str, Any], call: Callable[[], ResultT]) -> ResultT:
-    """Run ``call`` in a worker thread; log it; turn domain errors into MCP tool errors."""
+    """Run ``call`` and log it in one worker thread; turn domain errors into MCP tool errors."""
+
+    def logged() -> ResultT:
+        try:
+            result = call()
+        except PMSError as exc:
+            _log(app, tool, arguments, None, str(exc))
+            raise
+        _log(app, tool, arguments, result, None)
+        return result
+
     try:
-        result = await anyio.to_thread.run_sync(call)
+        return await anyio.to_thread.run_sync(logged)
     except PMSError as exc:
-        await anyio.to_thread.run_sync(partial(_log, app, tool, arguments, None, str(exc)))
         raise ToolError(str(exc)) from exc
-    await anyio.to_thread.run_sync(partial(_log, app, tool, arguments, result, None))
-    return result
 
 
 def _log(app: AppState, tool: str, arguments: dict[str, Any], result: BaseModel | None, error: str | None) -> None:
     try:
-        app.log.append(
-            app.service.clock(),
-            tool,
-            arguments,
-            result.model_dump(mode="json") if result is not None else {},
-            _memory_ids(result) if result is not None else [],
-            error=error,
-        )
+        dumped = result.model_dump(mode="json") if result is not None else {}
+        app.log.append(app.service.clock(), tool, arguments, dumped, _memory_ids(dumped), error=error)
     except Exception:  # the log must never break a tool call; top-level handler by design
         logger.exception("Could not append to the interaction log")

@@ -56,12 +56,12 @@ def test_compress_prunes_recovers_and_quantises_the_personal_model_and_reports_m
     assert pmem("prepare")[0] == 0
     assert pmem("run", "--epochs", "20", "--grad-accum", "1", "--lr", "3e-3")[0] == 0
 
-    code, out = pmem("compress", "--json", "--head-share", "0.5", "--recover-epochs", "3", "--recover-lr", "3e-3")
+    code, out = pmem("compress", "--json", "--head-share", "0.5", "--recover-epochs", "4", "--recover-lr", "1e-3")
     assert code == 0, out
     report = json.loads(out)
     original, pruned, recovered, quantised = report["stages"]
     assert [s["step"] for s in report["stages"]] == ["original", "pruned", "recovered", "quantised"]
-    assert "adapter v1-" in report["source"] and report["quantisation"].startswith("int8")
+    assert "adapter v1-" in report["source"] and report["quantisation"].startswith("int4")
     decisions = {d["domain"]: d["decision"] for d in report["domains"]["domains"]}
     assert decisions["home"] == "keep" and decisions["food"] == "neutral" and decisions["music"] == "prune"
 
@@ -72,7 +72,7 @@ def test_compress_prunes_recovers_and_quantises_the_personal_model_and_reports_m
     assert pruned["parameters"] == recovered["parameters"]
     assert original["size_bytes"] == weights_size(tiny_llama)  # same shapes, same fp32 format as the base
     assert recovered["size_bytes"] == (folder / "recovered" / "model.safetensors").stat().st_size
-    assert quantised["size_bytes"] == weights_size(folder / "quantised") < recovered["size_bytes"] / 2.5
+    assert quantised["size_bytes"] == weights_size(folder / "quantised") < recovered["size_bytes"] / 5
     assert count_parameters(load_quantized(folder / "quantised")) == quantised["parameters"]
     assert all(s["tokens_per_second"] > 0 for s in report["stages"])
     assert original["f1"] > 0.5  # the trained adapter knows the person

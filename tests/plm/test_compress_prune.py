@@ -8,7 +8,7 @@ import pytest
 
 from personal_memory.plm.base_model import load_model, load_tokenizer
 from personal_memory.plm.batches import encode, pad_id_of
-from personal_memory.plm.compress.importance import Importance, contrast, taylor_importance
+from personal_memory.plm.compress.importance import Importance, contrast, output_importance
 from personal_memory.plm.compress.prune import (
     PruneConfig,
     Shape,
@@ -54,10 +54,10 @@ def test_importance_keeps_exactly_the_units_a_planted_signal_depends_on(tiny_lla
     model = _planted(tiny_llama)
     tokenizer = load_tokenizer(tiny_llama)
     items = [encode(tokenizer, f"Tell me about {c.split()[-1]}", c, 1.0) for c, _t, _e in MEMORIES]
-    scores = taylor_importance(model, items, pad_id_of(tokenizer))
+    scores = output_importance(model, items, pad_id_of(tokenizer))
     for layer in range(2):
-        alive = scores.neurons[layer, PLANTED_NEURONS]
-        assert bool((alive > 0).all()) and scores.neurons[layer].sum() == alive.sum()  # the others score exactly 0
+        dead = [n for n in range(128) if n not in PLANTED_NEURONS]
+        assert bool((scores.neurons[layer, PLANTED_NEURONS] > 0).all()) and scores.neurons[layer, dead].sum() == 0
         assert bool((scores.heads[layer, PLANTED_HEADS] > 0).all()) and scores.heads[layer, [0, 3]].sum() == 0
 
     plan = plan_pruning(contrast(scores, None), Shape.of(model.config), PruneConfig(ffn_share=0.5, head_share=0.5))
@@ -75,6 +75,52 @@ def test_importance_keeps_exactly_the_units_a_planted_signal_depends_on(tiny_lla
     assert count_parameters(reloaded) < count_parameters(model)
     greedy = {"max_new_tokens": 6, "do_sample": False, "pad_token_id": pad_id_of(tokenizer)}
     assert reloaded.generate(ids, **greedy).tolist() == model.generate(ids, **greedy).tolist()
+
+
+def _logits(model, ids):  # type: ignore[no-untyped-def]
+    import torch
+
+    with torch.no_grad():
+        return model(input_ids=ids).logits
+
+
+def test_pruning_nothing_is_an_exact_no_op_on_the_logits(tiny_llama: Path) -> None:
+    import torch
+
+    model = load_model(tiny_llama).eval()
+    shape = Shape.of(model.config)
+    random = Importance(heads=torch.rand(shape.layers, shape.heads), neurons=torch.rand(shape.layers, 128))
+    pruned = apply_pruning(model, plan_pruning(random, shape, PruneConfig(ffn_share=0.0, head_share=0.0)))
+    ids = torch.tensor([[1, 5, 6, 7, 8, 9]])
+    assert torch.equal(_logits(pruned, ids), _logits(model, ids))
+
+
+def test_pruning_the_least_important_units_changes_the_output_less_than_pruning_the_most_important(
+    tiny_llama: Path,
+) -> None:
+    """A sign or axis error in the scores (keeping the least important units) fails here."""
+    import torch
+
+    model = load_model(tiny_llama).eval()
+    head_dim = Shape.of(model.config).head_dim
+    torch.manual_seed(1)
+    with torch.no_grad():  # units of very different strengths, as in trained models
+        for layer in decoder_layers(model):
+            layer.mlp.down_proj.weight.mul_(10 ** torch.empty(128).uniform_(-2, 1))
+            layer.self_attn.o_proj.weight.mul_((10 ** torch.empty(4).uniform_(-2, 1)).repeat_interleave(head_dim))
+    tokenizer = load_tokenizer(tiny_llama)
+    items = [encode(tokenizer, f"Tell me about {c.split()[-1]}", c, 1.0) for c, _t, _e in MEMORIES]
+    scores = output_importance(model, items, pad_id_of(tokenizer))
+    shape = Shape.of(model.config)
+    ids = torch.tensor([items[0].input_ids])
+    full = _logits(model, ids)
+
+    def error(importance: Importance) -> float:
+        plan = plan_pruning(importance, shape, PruneConfig(ffn_share=0.5, head_share=0.5))
+        return float((_logits(apply_pruning(model, plan), ids) - full).norm())
+
+    inverted = Importance(heads=-scores.heads, neurons=-scores.neurons)
+    assert error(scores) < error(inverted) / 2
 
 
 def test_pruning_half_the_neurons_removes_parameters_and_the_model_still_loads_and_generates(

@@ -1,4 +1,4 @@
-"""Quantisation: int8 on CPU (chosen automatically), 4-bit NF4 with bitsandbytes (CUDA's choice, forced here)."""
+"""Quantisation: int4 on CPU (chosen automatically), int8, 4-bit NF4 with bitsandbytes (CUDA's choice, forced here)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import pytest
 from personal_memory.plm.base_model import load_model
 from personal_memory.plm.compress.prune import count_parameters
 from personal_memory.plm.compress.quantize import (
+    GROUP,
     QuantMethod,
     choose_quantization,
     load_quantized,
+    pack_int4,
     pack_int8,
     save_quantized,
+    unpack_int4,
     unpack_int8,
 )
 from personal_memory.plm.compress.report import weights_size
@@ -26,9 +29,10 @@ def one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def test_auto_quantisation_is_4bit_with_cuda_and_int8_on_cpu() -> None:
+def test_auto_quantisation_is_4bit_with_cuda_and_int4_on_cpu() -> None:
     assert choose_quantization("auto", cuda_available=True) is QuantMethod.NF4
-    assert choose_quantization("auto", cuda_available=False) is QuantMethod.INT8
+    assert choose_quantization("auto", cuda_available=False) is QuantMethod.INT4
+    assert choose_quantization("int8", cuda_available=False) is QuantMethod.INT8
     assert choose_quantization("4bit", cuda_available=False) is QuantMethod.NF4
     assert choose_quantization("none", cuda_available=True) is QuantMethod.NONE
 
@@ -41,6 +45,37 @@ def test_int8_packing_keeps_every_weight_within_half_a_step_of_its_row_scale() -
     assert packed["w@int8"].dtype == torch.int8 and packed["norm"].dtype == torch.float32
     error = (unpack_int8(packed)["w"] - weight).abs()
     assert bool((error <= packed["w@scale"] / 2 + 1e-7).all())
+
+
+def test_int4_packing_keeps_every_weight_within_half_a_step_of_its_group_and_packs_two_codes_a_byte() -> None:
+    import torch
+
+    weight = torch.randn(8, 4 * GROUP) * torch.linspace(0.01, 10, 8)[:, None]  # rows of very different ranges
+    packed = pack_int4(
+        {"w": weight, "odd": torch.randn(3, GROUP + 8), "norm": torch.ones(32), "half": torch.randn(2, 32)}
+    )
+    assert packed["w@int4"].dtype == torch.uint8 and packed["w@int4"].shape == (8, 2 * GROUP)
+    assert packed["w@scale"].shape == packed["w@min"].shape == (8, 4) and packed["odd"].dtype == torch.float32
+    step = packed["w@scale"].float().repeat_interleave(GROUP, dim=1)
+    unpacked = unpack_int4(packed)
+    assert bool(((unpacked["w"] - weight).abs() <= step / 2 + 1e-3 * step).all())  # fp16 min adds a hair
+    assert torch.equal(unpacked["odd"], packed["odd"]) and set(unpacked) == {"w", "odd", "norm", "half"}
+    assert packed["half@scale"].shape == (2, 1)  # a 32-wide row is one group of 32
+
+
+def test_int4_folder_is_a_sixth_of_fp32_on_disk_and_loads_close_to_the_float_model(
+    tiny_llama: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    save_quantized(tiny_llama, tmp_path / "int4", QuantMethod.INT4)
+    assert weights_size(tmp_path / "int4") < weights_size(tiny_llama) / 6
+    model, float_model = load_quantized(tmp_path / "int4"), load_model(tiny_llama)
+    assert count_parameters(model) == count_parameters(float_model)
+    ids = torch.tensor([[1, 5, 6, 7, 8]])
+    assert torch.cosine_similarity(_logits(model, ids), _logits(float_model, ids), dim=0) > 0.97
+    out = model.generate(ids, max_new_tokens=4, min_new_tokens=4, do_sample=False)
+    assert out.shape == (1, 9)
 
 
 def _logits(model, ids):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ import pytest
 from bench.classifier import load
 from personal_memory.pms.classification import LocalClassifier, extract_entities
 from personal_memory.pms.classification.prototypes import PROTOTYPES
+from personal_memory.pms.classification.rules import truth_cue_counts, type_cue_counts
 from personal_memory.pms.embedding import OnnxMiniLMEmbedder
 from personal_memory.pms.schema import MemoryType, TruthCategory
 from personal_memory.pms.service import MemoryService, NewMemory
@@ -56,9 +57,18 @@ def test_classifying_takes_a_few_milliseconds(classifier: LocalClassifier) -> No
     assert (time.perf_counter() - start) / 20 < 0.02
 
 
+def test_cue_rules_count_every_cue_that_matches_and_none_where_none_does() -> None:
+    types = type_cue_counts("I prefer tea; my favourite is green tea, rather than coffee")
+    assert types[MemoryType.PREFERENCE] == 3 and types[MemoryType.SKILL] == 0
+    assert truth_cue_counts("The user probably likes tea") == {TruthCategory.INFERRED: 2, TruthCategory.ABSOLUTE: 0}
+    assert set(type_cue_counts("")) == set(MemoryType) and not any(type_cue_counts("").values())
+
+
 def test_domains_and_entities_are_found() -> None:
     assert extract_entities("My daughter Alice was born in March 2019 in New York City") == [
-        "Alice", "March 2019", "New York City"
+        "Alice",
+        "March 2019",
+        "New York City",
     ]
     assert extract_entities("I use PostgreSQL and Next.js daily") == ["PostgreSQL", "Next.js"]
     assert extract_entities("i prefer tabs") == []

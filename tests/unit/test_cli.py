@@ -54,3 +54,23 @@ def test_help_explains_every_command(run) -> None:  # type: ignore[no-untyped-de
         assert command in out
     code, out = run("serve", "--help")
     assert "stdio" in out and "--token" in out
+
+
+def test_every_command_is_listed_once_and_serve_imports_no_trainer() -> None:
+    import importlib
+    import subprocess
+    import sys
+
+    from personal_memory.cli import COMMAND_MODULES
+
+    for module_name in set(COMMAND_MODULES.values()):
+        module = importlib.import_module(f"personal_memory.cli.{module_name}")
+        assert {c.name for c in module.COMMANDS} == {n for n, m in COMMAND_MODULES.items() if m == module_name}
+    script = (
+        "import sys, click\n"
+        "from personal_memory.cli import main\n"
+        "main.get_command(click.Context(main), 'serve')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('personal_memory.plm', 'torch', 'lancedb'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

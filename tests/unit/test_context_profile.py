@@ -140,8 +140,10 @@ def test_a_memory_in_the_query_domain_outranks_an_equally_similar_one_outside_it
 def test_only_the_memories_a_query_context_uses_count_as_accessed(service: MemoryService) -> None:
     rendered = personal_context(service, "what coffee do I like?", "markdown", limit=1)
     used = {i for item in rendered.context.items for i in item.memory_ids}
+    service.flush_accesses()
     counts = {str(e.id): e.access_count for e in service.iter_active()}
     assert used and all(counts[i] == 1 for i in used)
     assert all(n == 0 for i, n in counts.items() if i not in used)
     personal_context(service, None, "markdown")  # the whole profile is not an access
+    service.flush_accesses()
     assert {str(e.id): e.access_count for e in service.iter_active()} == counts

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from personal_memory.pms.context_ranking import FEATURES, Signals, features, lexical_query, load_model
+from personal_memory.pms.context_features import FEATURES, Signals, Thread, features, lexical_query
+from personal_memory.pms.context_ranking import ContextRanker, load_model
 from personal_memory.pms.ranking import Candidate
 from personal_memory.pms.schema import ConversationRef, MemoryEntry, MemorySource, Tier, utcnow
 from personal_memory.pms.service import MemoryService, NewMemory, RecallQuery
@@ -51,6 +52,28 @@ def test_a_memory_outside_any_thread_is_its_own_context() -> None:
     assert row["dense_window"] == row["dense_session"] == row["dense"] and row["text_adjacent"] == row["text"]
 
 
+def test_a_turn_whose_window_holds_the_question_words_ranks_first_by_window_bm25() -> None:
+    _, asked = _turn(3, "Ana", "Did you go to the pottery class?")
+    _, answer = _turn(4, "Ben", "Yes, I made a bowl there.")
+    _, far = _turn(30, "Ben", "I made soup.")
+    after = ConversationRef(thread="chat-1", session=2, turn=5).at(5)
+    pool = [_candidate(answer, 0.4, 0.0), _candidate(far, 0.5, 0.2)]
+    thread = Thread({asked.id: asked.content, after: "Lovely, show me the pottery bowl!"})
+    rows = features("What did Ben make at the pottery class?", pool, Signals.of(pool), thread)
+    window = rows[:, FEATURES.index("bm25_window")]
+    assert window[0] == 1.0 and window[1] == 0.0  # its neighbours speak of the pottery class; the far turn's do not
+
+
+def test_a_when_question_favours_turns_that_speak_of_time() -> None:
+    _, dated = _turn(1, "Ana", "I ran the Lisbon marathon last week.")
+    _, plain = _turn(8, "Ana", "I love the Lisbon marathon.")
+    pool = [_candidate(dated, 0.5, 0.5), _candidate(plain, 0.5, 0.5)]
+    when = features("When did Ana run the Lisbon marathon?", pool, Signals.of(pool))
+    what = features("Which marathon did Ana run?", pool, Signals.of(pool))
+    column = FEATURES.index("when_time_words")
+    assert when[:, column].tolist() == [1.0, 0.0] and what[:, column].tolist() == [0.0, 0.0]
+
+
 def test_question_words_are_left_out_of_the_full_text_query_unless_nothing_else_is_left() -> None:
     assert lexical_query("When did Caroline go to the LGBTQ support group?") == "Caroline go LGBTQ support group"
     assert lexical_query("what is it?") == "what is it"
@@ -77,3 +100,27 @@ def test_a_threaded_turn_found_through_its_neighbour_comes_back_from_recall(fake
     found = [h.entry.id for h in fake_service.recall(RecallQuery("aquarium visit", limit=3))]
     assert ConversationRef(thread="t", session=0, turn=1).at(1) in found
     assert all(isinstance(i, UUID) for i in found)
+
+
+def test_the_ranker_reads_the_turns_around_its_pool_in_one_batch_and_leaves_atomic_pools_alone() -> None:
+    _, asked = _turn(3, "Ana", "Did you go to the pottery class?")
+    _, answer = _turn(4, "Ben", "Yes, I made a bowl there.")
+    stored = {asked.id: asked, answer.id: answer}
+    batches: list[list[UUID]] = []
+
+    def attach(cands: list[Candidate]) -> None:
+        batches.append([c.memory_id for c in cands])
+        for cand in cands:
+            cand.entry = stored.get(cand.memory_id)
+
+    ranker = ContextRanker()
+    pool = {answer.id: Candidate(answer.id, Tier.SHORT_TERM, dense=0.4, relevance=0.3)}
+    assert [c.memory_id for c in ranker.rerank("pottery class", pool, attach, whole=False)] == [answer.id]
+    assert len(batches) == 2 and asked.id in batches[1]  # the pool, then its neighbours at once
+
+    batches.clear()
+    notes = [MemoryEntry(content=f"note {i}") for i in range(3)]
+    stored.update({n.id: n for n in notes})
+    atomic = {n.id: Candidate(n.id, Tier.SHORT_TERM, dense=0.1 * i, relevance=0.1 * i) for i, n in enumerate(notes)}
+    ranked = ranker.rerank("note", atomic, attach, whole=False)
+    assert [c.memory_id for c in ranked] == [n.id for n in reversed(notes)] and len(batches) == 1

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from personal_memory.pms.embedding import HashEmbedder
 from personal_memory.pms.schema import MemoryEntry, Tier
@@ -19,6 +20,7 @@ EMPTY_TIER = """
 import sys
 from pathlib import Path
 import numpy as np
+import pytest
 from personal_memory.pms.stores.lance_tier import LanceTierStore
 store = LanceTierStore(Path(sys.argv[1]), "hash-bow:384", 384)
 assert store.dense_search(np.ones(384, dtype=np.float32), 5) == [] and store.text_search("tea", 5) == []
@@ -95,3 +97,53 @@ def test_pmem_optimize_reports_the_long_term_index(isolated_home: Path) -> None:
     done = CliRunner().invoke(main, ["optimize", "--json"], env={"PMEM_EMBEDDER": "hash"})
     assert done.exit_code == 0, done.output
     assert '"ann_index": false' in done.output and '"rows": 0' in done.output
+
+
+def test_single_searches_match_batched_ones_see_other_writers_and_stay_quiet(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Recall's one-vector path (the Lance dataset, directly) answers as the batched LanceDB path does."""
+    vectors = _clustered(2500)
+    store = LanceTierStore(tmp_path, EMB.identity, EMB.dim, ann=AnnPolicy(min_rows=2000, refresh_rows=10**9))
+    entries = _entries(vectors)
+    store.add_many(entries[:2400])
+    for built in (False, True):
+        if built:
+            assert store.optimize().ann_index
+        batched = store.dense_search_many(vectors[:5], 10)
+        for probe, expected in zip(vectors[:5], batched, strict=True):
+            single = store.dense_search(probe, 10)
+            assert [i for i, _ in single] == [i for i, _ in expected]
+            assert np.allclose([s for _, s in single], [s for _, s in expected], atol=1e-5)
+    other = LanceTierStore(tmp_path, EMB.identity, EMB.dim)  # another process's store on the same data dir
+    newcomer = MemoryEntry(content="a zeppelin over the harbour", tier=Tier.LONG_TERM, embedding=vectors[2400].tolist())
+    other.add_many([newcomer])
+    other.close()
+    assert store.dense_search(vectors[2400], 1)[0][0] == newcomer.id
+    assert store.text_search("zeppelin", 5)[0][0] == newcomer.id
+    store.close()
+    assert "WARN" not in capfd.readouterr().err
+
+
+POPULATED_TIER = """
+import sys
+from pathlib import Path
+import numpy as np
+from personal_memory.pms.stores.lance_tier import LanceTierStore
+store = LanceTierStore(Path(sys.argv[1]), "hash-bow:384", 384)
+assert store.dense_search(np.ones(384, dtype=np.float32), 5) and store.text_search("memory number 3", 5)
+store.close()
+print("lancedb" in sys.modules)
+"""
+
+
+def test_a_populated_tier_is_searched_without_importing_lancedb(tmp_path: Path) -> None:
+    """Importing LanceDB takes 1-2.5 s: a new server's first recall reads the table with Lance alone."""
+    store = LanceTierStore(tmp_path, EMB.identity, EMB.dim)
+    store.add_many(_entries(_clustered(20)))
+    store.close()
+    done = subprocess.run(
+        [sys.executable, "-c", POPULATED_TIER, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

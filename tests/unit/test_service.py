@@ -51,6 +51,7 @@ def test_recall_counts_accesses(fake_service: MemoryService) -> None:
     memory_id = _remember(fake_service, "My cat is called Miso")
     fake_service.recall(RecallQuery("cat Miso"))
     fake_service.recall(RecallQuery("cat Miso"))
+    fake_service.flush_accesses()
     assert fake_service.find(memory_id).access_count == 2
 
 

@@ -10,7 +10,7 @@ trainer sidecar's optional pruning pass calls::
 
 Modules: ``domains`` (activation shares, keep / prune decisions), ``importance`` (per head and FFN
 neuron), ``prune`` (real shape change), ``recover`` (distillation from the unpruned model),
-``quantize`` (4-bit NF4 with CUDA, int8 on CPU), ``report`` (measurements), ``runner`` (the pass).
+``quantize`` (4-bit NF4 with CUDA, int4 on CPU), ``report`` (measurements), ``runner`` (the pass).
 Heavy libraries are imported inside functions only.
 """
 

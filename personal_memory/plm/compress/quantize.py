@@ -1,12 +1,18 @@
-"""Quantisation, chosen by the hardware: 4-bit NF4 (bitsandbytes) with CUDA, int8 on CPU.
+"""Quantisation, chosen by the hardware: 4-bit NF4 (bitsandbytes) with CUDA, int4 on CPU.
 
+- ``int4`` (CPU): on disk, every 2-D weight (linear layers and embeddings) as 4-bit codes, two per
+  byte, in groups of ``GROUP`` along each row (a smaller power of 2 dividing the row, down to 16,
+  where 64 does not) with an fp16 scale and minimum per group (asymmetric, like GGUF's Q4_1: 4.5
+  bits per weight) in ``model.int4.safetensors``. Loaded, the weights are dequantised to float32
+  (weight-only quantisation: the size on disk and to ship shrinks, the compute is the float model's).
 - ``nf4``: ``plm.base_model.load_model(..., quantize_4bit=True)`` then ``save_pretrained``: a folder
   plain ``transformers`` loads back in 4-bit (bitsandbytes' own serialisation).
 - ``int8`` (CPU): on disk, every 2-D weight (linear layers and embeddings) as int8 with one float
   scale per row (symmetric, like GGUF's Q8_0 but per row) in ``model.int8.safetensors``; loaded, the
   linear layers run as torch dynamic int8 Linear (fbgemm kernels: int8 weights, activations quantised
-  per call), about 3x faster than fp32 per matmul on this CPU. A LM head tied to the embeddings stays
-  the embeddings' float matrix.
+  per call), about 3x faster than fp32 per matmul on this CPU but lossy: activations are quantised
+  per tensor, and LLM activations have outlier features. A LM head tied to the embeddings stays the
+  embeddings' float matrix.
 
 torch marks ``torch.ao.quantization`` deprecated in favour of torchao, which is not installed here;
 its dynamic int8 kernels are the fast CPU path that ships with torch itself.
@@ -15,6 +21,7 @@ its dynamic int8 kernels are the fast CPU path that ships with torch itself.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,13 +35,16 @@ from personal_memory.plm.errors import PLMError
 if TYPE_CHECKING:
     import torch
 
-Requested = Literal["auto", "int8", "4bit", "none"]
+Requested = Literal["auto", "int4", "int8", "4bit", "none"]
 MARKER = "pmem_quantization.json"
-INT8_WEIGHTS = "model.int8.safetensors"
-_Q, _SCALE = "@int8", "@scale"
+WEIGHTS = {"int8": "model.int8.safetensors", "int4": "model.int4.safetensors"}
+GROUP = 64
+MIN_GROUP = 16
+_Q, _SCALE, _Q4, _MIN = "@int8", "@scale", "@int4", "@min"
 
 
 class QuantMethod(StrEnum):
+    INT4 = "int4"
     INT8 = "int8"
     NF4 = "nf4"
     NONE = "none"
@@ -42,6 +52,7 @@ class QuantMethod(StrEnum):
     @property
     def label(self) -> str:
         return {
+            "int4": f"int4 weights (groups of {GROUP}, fp16 scale + min), dequantised to float (cpu)",
             "int8": "int8 weights, torch dynamic int8 Linear (cpu)",
             "nf4": "4-bit NF4, bitsandbytes",
             "none": "not quantised",
@@ -49,10 +60,12 @@ class QuantMethod(StrEnum):
 
 
 def choose_quantization(requested: Requested, cuda_available: bool) -> QuantMethod:
-    """``auto``: 4-bit NF4 with CUDA, int8 on CPU; otherwise what was asked."""
+    """``auto``: 4-bit NF4 with CUDA, int4 on CPU; otherwise what was asked."""
     if requested == "auto":
-        return QuantMethod.NF4 if cuda_available else QuantMethod.INT8
-    return {"int8": QuantMethod.INT8, "4bit": QuantMethod.NF4, "none": QuantMethod.NONE}[requested]
+        return QuantMethod.NF4 if cuda_available else QuantMethod.INT4
+    return {"int4": QuantMethod.INT4, "int8": QuantMethod.INT8, "4bit": QuantMethod.NF4, "none": QuantMethod.NONE}[
+        requested
+    ]
 
 
 @contextmanager
@@ -103,6 +116,48 @@ def unpack_int8(packed: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return state
 
 
+def _group(tensor: torch.Tensor) -> int:
+    """Group width for a 2-D float tensor: the largest power of 2 up to ``GROUP`` dividing its rows (>= 16), else 0."""
+    if tensor.ndim != 2 or not tensor.is_floating_point():
+        return 0
+    group = math.gcd(tensor.shape[1], GROUP)
+    return group if group >= MIN_GROUP else 0
+
+
+def pack_int4(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """2-D float tensors -> 4-bit codes two per byte, with an fp16 scale and minimum per group of a row."""
+    import torch
+
+    packed: dict[str, torch.Tensor] = {}
+    for key, tensor in state.items():
+        group = _group(tensor)
+        if not group:
+            packed[key] = tensor.contiguous()
+            continue
+        groups = tensor.float().reshape(tensor.shape[0], -1, group)
+        low = groups.amin(-1, keepdim=True).half()
+        scale = ((groups.amax(-1, keepdim=True) - low.float()) / 15).clamp(min=1e-8).half()
+        codes = ((groups - low.float()) / scale.float()).round().clamp(0, 15).to(torch.uint8).reshape(tensor.shape)
+        packed[key + _Q4] = codes[:, 0::2] | (codes[:, 1::2] << 4)
+        packed[key + _SCALE], packed[key + _MIN] = scale.squeeze(-1), low.squeeze(-1)
+    return packed
+
+
+def unpack_int4(packed: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    import torch
+
+    state: dict[str, torch.Tensor] = {}
+    for key, tensor in packed.items():
+        if key.endswith(_Q4):
+            name = key.removesuffix(_Q4)
+            scale, low = packed[name + _SCALE].float()[..., None], packed[name + _MIN].float()[..., None]
+            codes = torch.stack([tensor & 15, tensor >> 4], dim=-1).reshape(*scale.shape[:2], -1)
+            state[name] = (codes.float() * scale + low).reshape(tensor.shape[0], -1)
+        elif not key.endswith((_SCALE, _MIN)):
+            state[key] = tensor
+    return state
+
+
 def int8_linears(model: Any) -> Any:
     """Swap the model's Linear layers for torch dynamic int8 ones (a tied LM head stays float)."""
     import torch
@@ -133,7 +188,8 @@ def save_quantized(source: Path, target: Path, method: QuantMethod) -> None:
         model = load_model(source)
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         aliases = _tied_aliases(state)
-        save_file(pack_int8({k: v for k, v in state.items() if k not in aliases}), target / INT8_WEIGHTS)
+        pack = pack_int8 if method is QuantMethod.INT8 else pack_int4
+        save_file(pack({k: v for k, v in state.items() if k not in aliases}), target / WEIGHTS[method.value])
         model.config.save_pretrained(target)
         model.generation_config.save_pretrained(target)
         (target / "tied.json").write_text(json.dumps(aliases))
@@ -151,10 +207,11 @@ def load_quantized(folder: Path) -> Any:
     if method is QuantMethod.NF4:  # the folder's config carries its bitsandbytes quantization_config
         device = 0 if torch.cuda.is_available() else "cpu"
         return AutoModelForCausalLM.from_pretrained(folder, device_map={"": device}, local_files_only=True).eval()
-    state = unpack_int8(load_file(folder / INT8_WEIGHTS))
+    unpack = unpack_int8 if method is QuantMethod.INT8 else unpack_int4
+    state = unpack(load_file(folder / WEIGHTS[method.value]))
     for alias, key in json.loads((folder / "tied.json").read_text()).items():
         state[alias] = state[key]
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(folder), dtype=torch.float32)
     model.load_state_dict(state, strict=True)
     model.generation_config = GenerationConfig.from_pretrained(folder)
-    return int8_linears(model.eval())
+    return int8_linears(model.eval()) if method is QuantMethod.INT8 else model.eval()

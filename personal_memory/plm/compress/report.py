@@ -40,6 +40,8 @@ class StageReport(BaseModel):
 
 
 class Recovery(BaseModel):
+    mode: str
+    epochs: int
     steps: int
     seconds: float
     final_loss: float
@@ -79,27 +81,27 @@ class CompressionReport(BaseModel):
         )
 
     def lines(self) -> list[str]:
-        """The report as a table, then where the final model stands against SEED.md's target."""
+        """The report as a table (sizes against the original's fp16 size), then where the final model stands."""
         original = self.stages[0]
+        fp16 = 2 * original.parameters
         out = [
-            f"{'step':10}{'params':>12}{'size':>11}{'tok/s':>9}{'EM':>7}{'F1':>7}{'ppl':>10}"
-            f"{'params':>8}{'size':>8}{'speed':>7}{'F1':>7}",
-            f"{'':58}{'--- versus original ---':>37}",
+            f"{'step':10}{'params':>12}{'size':>10}{'of fp16':>9}{'tok/s':>8}{'speed':>7}"
+            f"{'EM':>7}{'F1':>7}{'ppl':>10}{'F1 kept':>9}",
+            f"fp16 size of the original: {_mb(fp16)} (its weights on disk: {_mb(original.size_bytes)})",
         ]
         for s in self.stages:
             retained = self.quality_retained(s)
             out.append(
-                f"{s.step:10}{s.parameters:>12,}{_mb(s.size_bytes):>11}{s.tokens_per_second:>9.1f}"
+                f"{s.step:10}{s.parameters:>12,}{_mb(s.size_bytes):>10}{f'1/{1 / self.size_of_fp16(s):.1f}':>9}"
+                f"{s.tokens_per_second:>8.1f}{s.tokens_per_second / original.tokens_per_second:>6.2f}x"
                 f"{s.exact_match:>7.3f}{s.f1:>7.3f}{s.perplexity:>10.4g}"
-                f"{s.parameters / original.parameters:>8.2f}{s.size_bytes / original.size_bytes:>8.2f}"
-                f"{s.tokens_per_second / original.tokens_per_second:>7.2f}"
-                + (f"{retained:>7.2f}" if retained is not None else f"{'n/a':>7}")
+                + (f"{retained:>9.0%}" if retained is not None else f"{'n/a':>9}")
             )
         retained = self.quality_retained(self.final)
         quality = f"{retained:.0%}" if retained is not None else "n/a (the original answers none correctly)"
         out.append(
             f"SEED target: >= {TARGET_QUALITY:.0%} quality at <= 1/8 of fp16 size "
-            f"({_mb(2 * original.parameters * TARGET_SIZE_OF_FP16)}). {self.final.step}: quality {quality}, "
+            f"({_mb(fp16 * TARGET_SIZE_OF_FP16)}). {self.final.step}: quality {quality}, "
             f"size 1/{1 / self.size_of_fp16(self.final):.1f} of fp16 -> {'met' if self.target_met() else 'not met'}"
         )
         return out

@@ -3,6 +3,7 @@
 Results go to ``models/compressed/<run id>/``: ``recovered/`` (the pruned and recovered model, a plain
 Hugging Face folder), ``quantised/`` (``quantize.load_quantized`` loads it) and ``report.json``. The
 original and the pruned-before-recovery model are saved only long enough to measure their size.
+The importance scores are taken on the user's data and the pruned domains' texts, every token.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from personal_memory.plm.compress.quantize import (
     load_quantized,
     save_quantized,
 )
-from personal_memory.plm.compress.recover import RECOVERY, recover
+from personal_memory.plm.compress.recover import RECOVERY, RecoveryConfig, recover
 from personal_memory.plm.compress.report import CompressionReport, Recovery, StageReport, measure
 from personal_memory.plm.errors import AdapterError, TrainingDataError
 from personal_memory.plm.inference import load_with_adapter
 from personal_memory.plm.layout import PLMPaths
-from personal_memory.plm.lora import Progress, TrainConfig
+from personal_memory.plm.lora import Progress
 from personal_memory.plm.pipeline import Pipeline
 from personal_memory.pms.schema import MemoryEntry, utcnow
 
@@ -46,7 +47,7 @@ class CompressOptions(BaseModel):
     prune_below: float = Field(PRUNE_BELOW, ge=0.0, le=1.0, description="domains below this share are pruned")
     prune: PruneConfig = Field(default_factory=PruneConfig)
     contrast: float = Field(CONTRAST, ge=0.0, description="weight of the pruned domains' importance")
-    recovery: TrainConfig = Field(default_factory=lambda: RECOVERY.model_copy())
+    recovery: RecoveryConfig = Field(default_factory=lambda: RECOVERY.model_copy())
     quantize: Requested = "auto"
     importance_texts: int = Field(64, ge=1, description="texts per side (user / pruned domains) to score units")
     max_new_tokens: int = Field(48, ge=1)
@@ -143,9 +144,11 @@ def run_compression(
     record("pruned", detail, pruned, _save(pruned, tokenizer, scratch / "pruned"))
 
     say("recovering by distillation from the original")
-    recovered, result = recover(pruned, original, tokenizer, train, options.recovery, run_dir / "recovery", progress)
+    recovered, result = recover(pruned, original, tokenizer, train, options.recovery, progress)
     recovered_dir = _save(recovered, tokenizer, run_dir / "recovered")
-    record("recovered", f"{result.steps} distillation steps", recovered, recovered_dir)
+    record(
+        "recovered", f"{result.steps} distillation steps ({options.recovery.epochs} epochs)", recovered, recovered_dir
+    )
     shutil.rmtree(scratch)
     del original
 
@@ -161,7 +164,13 @@ def run_compression(
         domains=plan,
         prune=options.prune,
         quantisation=method.label,
-        recovery=Recovery(steps=result.steps, seconds=round(result.seconds, 2), final_loss=result.final_loss),
+        recovery=Recovery(
+            mode=result.mode,
+            epochs=options.recovery.epochs,
+            steps=result.steps,
+            seconds=round(result.seconds, 2),
+            final_loss=result.final_loss,
+        ),
         held_out=len(held_out),
         stages=stages,
     )

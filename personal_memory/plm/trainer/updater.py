@@ -23,9 +23,9 @@ from personal_memory.plm import data
 from personal_memory.plm.base_model import load_model, load_tokenizer
 from personal_memory.plm.batches import encode
 from personal_memory.plm.distill import TrainItem
-from personal_memory.plm.errors import AdapterError
+from personal_memory.plm.errors import AdapterError, PLMError
 from personal_memory.plm.evaluate import Scores, evaluate
-from personal_memory.plm.lora import TrainConfig, choose_mode, train_lora
+from personal_memory.plm.lora import TrainConfig, choose_mode, process_state, train_lora
 from personal_memory.plm.pipeline import Pipeline
 from personal_memory.plm.registry import AdapterVersion
 from personal_memory.plm.trainer.sidecar import UpdateOutcome
@@ -92,6 +92,11 @@ class LoraUpdater:
     def __init__(
         self, pipeline: Pipeline, service: MemoryService, config: TrainConfig | None = None, merge: bool = True
     ) -> None:
+        if process_state().num_processes > 1:
+            raise PLMError(
+                "The sidecar trainer runs as one process: start it without `accelerate launch` (its updates are a "
+                "few steps on one GPU or the CPU); train on several GPUs with `accelerate launch ... train run`."
+            )
         self.pipeline = pipeline
         self.service = service
         self.config = config or TrainConfig(epochs=1, gradient_accumulation=1)
@@ -144,14 +149,20 @@ class LoraUpdater:
                                       examples.held_out)  # fmt: skip
         self.pipeline.registry.add(
             AdapterVersion(
-                id=version_id, base_model=ref.name, path=adapter_dir, mode=result.mode, metrics=metrics,
+                id=version_id,
+                base_model=ref.name,
+                path=adapter_dir,
+                mode=result.mode,
+                metrics=metrics,
                 dataset=manifest,
             )  # fmt: skip
         )
         if self.merge:
             self.pipeline.merge()
-        reason = "no held-out questions" if before is None or after is None else (
-            f"held-out F1 {before.f1:.3f} -> {after.f1:.3f}"
+        reason = (
+            "no held-out questions"
+            if before is None or after is None
+            else (f"held-out F1 {before.f1:.3f} -> {after.f1:.3f}")
         )
         return UpdateOutcome(kept=True, reason=reason, adapter_id=version_id, metrics=metrics)
 

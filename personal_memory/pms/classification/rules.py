@@ -16,6 +16,7 @@ from personal_memory.pms.schema import MemoryType, TruthCategory
 _MONTHS = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
 _WEEKDAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 
+# fmt: off
 TYPE_CUES: Mapping[MemoryType, tuple[str, ...]] = {
     MemoryType.PREFERENCE: (
         r"\bprefers?\b", r"\bprefer(?:red|ring)\b", r"\bfavou?rite\b",
@@ -68,22 +69,36 @@ TRUTH_CUES: Mapping[TruthCategory, tuple[str, ...]] = {
         r"\b\d+ (?:years|children|kids|brothers|sisters)\b", r"\bmeters? tall\b", r"\bdegree in\b",
     ),
 }
+# fmt: on
+
+
+_Cues = tuple[re.Pattern[str], list[re.Pattern[str]]]  # one pattern matching where any cue does, and each cue
+
+
+def _cues(patterns: tuple[str, ...]) -> _Cues:
+    return re.compile("|".join(f"(?:{p})" for p in patterns)), [re.compile(p) for p in patterns]
 
 
 @lru_cache(maxsize=1)
-def _compiled() -> tuple[dict[MemoryType, list[re.Pattern[str]]], dict[TruthCategory, list[re.Pattern[str]]]]:
-    types = {k: [re.compile(c) for c in cues] for k, cues in TYPE_CUES.items()}
-    truths = {k: [re.compile(c) for c in cues] for k, cues in TRUTH_CUES.items()}
+def _compiled() -> tuple[dict[MemoryType, _Cues], dict[TruthCategory, _Cues]]:
+    types = {k: _cues(cues) for k, cues in TYPE_CUES.items()}
+    truths = {k: _cues(cues) for k, cues in TRUTH_CUES.items()}
     return types, truths
+
+
+def _counts(lowered: str, cues: _Cues) -> int:
+    """How many of the cues match; one search settles the common case of none (several times faster)."""
+    gate, patterns = cues
+    return sum(1 for p in patterns if p.search(lowered)) if gate.search(lowered) else 0
 
 
 def type_cue_counts(text: str) -> dict[MemoryType, int]:
     """How many cues of each memory type match the text (all types present, zero when none)."""
     lowered = text.lower()
-    return {kind: sum(1 for p in patterns if p.search(lowered)) for kind, patterns in _compiled()[0].items()}
+    return {kind: _counts(lowered, cues) for kind, cues in _compiled()[0].items()}
 
 
 def truth_cue_counts(text: str) -> dict[TruthCategory, int]:
     """How many cues of the inferred and absolute categories match the text."""
     lowered = text.lower()
-    return {kind: sum(1 for p in patterns if p.search(lowered)) for kind, patterns in _compiled()[1].items()}
+    return {kind: _counts(lowered, cues) for kind, cues in _compiled()[1].items()}

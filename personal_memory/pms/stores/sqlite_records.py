@@ -45,16 +45,34 @@ def immediate(conn: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlit
         conn.execute("COMMIT")
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open a SQLite file for concurrent use by several processes, durable on every commit."""
+def connect(path: Path, sync_every_commit: bool = True) -> sqlite3.Connection:
+    """Open a SQLite file for concurrent use by several processes.
+
+    Every commit survives a killed process (WAL). ``sync_every_commit`` also makes it survive a power
+    loss, at the cost of an fsync per commit; without it the last commits before a power loss may be lost.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA synchronous={'FULL' if sync_every_commit else 'NORMAL'}")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA secure_delete=ON")  # deleted memories are overwritten, not left in free pages
     return conn
+
+
+def recorded_embedding(path: Path) -> str | None:
+    """The embedder identity the records file at ``path`` was made with (read only); None when it has none."""
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'embedding'").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return str(row[0]) if row else None
 
 
 class RecordTable:
@@ -75,7 +93,9 @@ class RecordTable:
         elif row[0] != expected:
             raise StoreMismatchError(
                 f"{self.path} holds vectors of {row[0]!r} but the configured embedder is {expected!r}; "
-                "vector spaces never mix. Configure the original embedder, or use a fresh PMEM_HOME."
+                "vector spaces never mix. Set PMEM_EMBEDDER=auto (the default: the model the store was made "
+                "with), or move your memories to the new model with `pmem export` then `pmem import` into a "
+                "fresh PMEM_HOME (import re-embeds them)."
             )
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
@@ -89,19 +109,26 @@ class RecordTable:
     # writes ---------------------------------------------------------------------------------------
 
     def insert(self, conn: sqlite3.Connection, entry: MemoryEntry, expires_at: float | None = None) -> None:
-        conn.execute(
+        self.insert_many(conn, [(entry, expires_at)])
+
+    def insert_many(self, conn: sqlite3.Connection, entries: list[tuple[MemoryEntry, float | None]]) -> None:
+        """Insert records, each with its expiry time, in the caller's transaction (one statement for all)."""
+        conn.executemany(
             "INSERT INTO memories(id, content_hash, status, content, created_at, expires_at, indexed, entry, "
             "embedding) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-            (
-                str(entry.id),
-                entry.content_hash,
-                entry.status.value,
-                entry.content,
-                entry.created_at.isoformat(),
-                expires_at,
-                entry.without_embedding().model_dump_json(),
-                np.asarray(entry.embedding, dtype=np.float32).tobytes(),
-            ),
+            [
+                (
+                    str(entry.id),
+                    entry.content_hash,
+                    entry.status.value,
+                    entry.content,
+                    entry.created_at.isoformat(),
+                    expires_at,
+                    entry.without_embedding().model_dump_json(),
+                    np.asarray(entry.embedding, dtype=np.float32).tobytes(),
+                )
+                for entry, expires_at in entries
+            ],
         )
 
     def update(self, conn: sqlite3.Connection, entry: MemoryEntry) -> bool:

@@ -45,9 +45,9 @@ class SqliteTierStore:
         self._invalidate()
 
     def add_many(self, entries: list[MemoryEntry]) -> None:
+        rows = [(entry, entry.expires_at.timestamp() if entry.expires_at else None) for entry in entries]
         with self._records.transaction() as conn:
-            for entry in entries:
-                self._records.insert(conn, entry, entry.expires_at.timestamp() if entry.expires_at else None)
+            self._records.insert_many(conn, rows)
         self._invalidate()
 
     def supersede(self, old: MemoryEntry, new: MemoryEntry, expires_at: float | None = None) -> bool:
