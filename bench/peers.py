@@ -51,15 +51,17 @@ def evidence_ids(raw: list[str]) -> set[str]:
     return {f"D{int(s)}:{int(t)}" for item in raw for s, t in re.findall(r"D:?(\d+):(\d+)", item)}
 
 
-def load_conversation(sample: dict[str, Any], limit: int) -> tuple[Turns, Questions]:
+def load_conversation(sample: dict[str, Any], limit: int, sessions: int | None = None) -> tuple[Turns, Questions]:
+    """The turns of the first ``sessions`` sessions (all by default) and at most ``limit`` questions about them."""
     talk = sample["conversation"]
     turns: Turns = {}
-    for key in sorted((k for k in talk if re.fullmatch(r"session_\d+", k)), key=lambda k: int(k.split("_")[1])):
+    keys = sorted((k for k in talk if re.fullmatch(r"session_\d+", k)), key=lambda k: int(k.split("_")[1]))
+    for key in keys[:sessions]:
         for turn in talk[key]:
             caption = f" [shares {turn['blip_caption']}]" if turn.get("blip_caption") else ""
             turns[turn["dia_id"]] = f"[{talk[key + '_date_time']}] {turn['speaker']}: {turn['text']}{caption}"
     asked = [(q["question"], evidence_ids(q["evidence"])) for q in sample["qa"] if q["category"] in (1, 2, 3, 4)]
-    return turns, [(q, e) for q, e in asked if e][:limit]
+    return turns, [(q, e) for q, e in asked if e and e <= turns.keys()][:limit]
 
 
 def score(search: Callable[[str], list[str]], asked: Questions) -> dict[str, Any]:
@@ -170,6 +172,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=LOCOMO)
     parser.add_argument("--conversations", type=int, default=1)
     parser.add_argument("--questions", type=int, default=200, help="Most questions asked per conversation")
+    parser.add_argument("--sessions", type=int, help="Only the first N sessions of each conversation (smoke runs)")
     parser.add_argument("--entities", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--embedder-cache", type=Path, default=Path(tempfile.gettempdir()) / "pmem-embedder-cache")
     parser.add_argument("--results", default="peers")
@@ -182,7 +185,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pmem-peers-") as tmp:
         folder = Path(tmp)
         for n, sample in enumerate(samples):
-            turns, asked = load_conversation(sample, args.questions)
+            turns, asked = load_conversation(sample, args.questions, args.sessions)
             row = {"pmem": pmem_locomo(turns, asked, args.embedder_cache, folder / f"pmem-{n}")}
             row["mem0"] = _try("mem0", lambda: mem0_locomo(turns, asked, folder / f"mem0-{n}"))  # noqa: B023
             if has_npx:

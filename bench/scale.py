@@ -16,6 +16,7 @@ Prints a table and writes bench/results/scale.json. The CPU may be shared: read 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import percentiles, write_results  # noqa: E402 - bench scripts run from a checkout
 from _personal import embeddings, memories, memory, queries  # noqa: E402
 
+from personal_memory.pms.context_ranking import CONTEXT_FETCH  # noqa: E402
 from personal_memory.pms.embedding import Embedder, build_embedder  # noqa: E402
 from personal_memory.pms.paths import DataPaths  # noqa: E402
 from personal_memory.pms.schema import MemoryEntry, MemoryType, Tier  # noqa: E402
@@ -75,19 +77,22 @@ def fill_long_term(store: LanceTierStore, vectors: np.ndarray) -> float:
 
 
 def ann_recall(store: LanceTierStore, matrix: np.ndarray, texts: list[str], probes: np.ndarray, k: int = 10) -> float:
-    """Share of the exact top-k (numpy over every stored vector, compared by text) that the store's search returns."""
-    found = store.dense_search_many(probes, k)
-    content = {i: e.content for i, e in store.get_many([i for hits in found for i, _ in hits]).items()}
+    """Share of the exact top-k (numpy over every stored vector, compared by text) among the first k results of
+    the store's search for the same query, asked as recall asks it (one query, ``CONTEXT_FETCH`` results)."""
     shares = []
-    for probe, got in zip(probes, found, strict=True):
+    for probe in probes:
+        got = [i for i, _ in store.dense_search(probe, CONTEXT_FETCH)[:k]]
+        content = {e.content for e in store.get_many(got).values()}
         exact = {texts[row] for row in np.argpartition(-(matrix @ probe), k)[:k]}  # a repeated text counts once
-        shares.append(len(exact & {content[i] for i, _ in got}) / len(exact))
+        shares.append(len(exact & content) / len(exact))
     return float(np.mean(shares))
 
 
 def engine_recall(service: MemoryService, asked: list[str]) -> list[float]:
     for text in asked[:5]:
         service.recall(RecallQuery(text))
+    gc.collect()
+    gc.freeze()  # as the server does after its warm-up: full collections then skip the long-lived objects
     samples = []
     for text in asked:
         start = time.perf_counter()
@@ -206,9 +211,8 @@ def run_size(size: int, embedder: Embedder, options: Options, workdir: Path) -> 
     store.add_many(_entries(size, matrix[size:]))
     report = store.optimize()
     row.update(index_update_s=report.seconds, ann_index=report.ann_index)
-    probes = matrix[np.random.default_rng(SEED).choice(len(matrix), size=min(100, size), replace=False)]
-    row["ann_recall_at_10"] = ann_recall(store, matrix, texts, probes)
     asked = queries(SEED, options.queries)
+    row["ann_recall_at_10"] = ann_recall(store, matrix, texts, embedder.embed(asked[:100]))  # real queries
     row["engine_recall_ms"] = percentiles(engine_recall(service, asked))
     fresh = memories(SEED, options.remembers + options.ingest, start=size + added)
     row["remember_ms"] = percentiles(remember_one_by_one(service, fresh[: options.remembers]))

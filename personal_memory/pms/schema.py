@@ -21,6 +21,9 @@ class Tier(StrEnum):
     PERSISTENT = "persistent"
 
 
+TIER_ORDER = (Tier.PERSISTENT, Tier.LONG_TERM, Tier.SHORT_TERM)  # where lookups search, most trusted first
+
+
 class TruthCategory(StrEnum):
     ABSOLUTE = "absolute"  # empirically verifiable: dates, measurements, spellings
     CONTEXTUAL = "contextual"  # true in specific contexts

@@ -6,19 +6,20 @@ Library code: it takes its settings as arguments and never reads the environment
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import numpy as np
 
 from personal_memory.pms import confidence as conf
 from personal_memory.pms.access import AccessRecorder
-from personal_memory.pms.classification import Classification, LocalClassifier
+from personal_memory.pms.classification import LocalClassifier
 from personal_memory.pms.context_ranking import CONTEXT_FETCH, ContextRanker, lexical_query
 from personal_memory.pms.embedding import Embedder
 from personal_memory.pms.errors import InvalidMemoryError, MemoryNotFoundError
@@ -26,8 +27,9 @@ from personal_memory.pms.locking import WriteLock
 from personal_memory.pms.paths import DataPaths
 from personal_memory.pms.ports import TierStore
 from personal_memory.pms.ranking import Candidate, final_score, fuse
-from personal_memory.pms.relations import Relation, link, relate
+from personal_memory.pms.remembering import Remembering, clean_labels
 from personal_memory.pms.schema import (
+    TIER_ORDER,
     Confidence,
     EventKind,
     MemoryEntry,
@@ -35,7 +37,6 @@ from personal_memory.pms.schema import (
     MemorySource,
     MemoryStatus,
     Tier,
-    content_hash,
     utcnow,
     validate_content,
 )
@@ -55,21 +56,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-TIER_ORDER = (Tier.PERSISTENT, Tier.LONG_TERM, Tier.SHORT_TERM)
-
-
-@dataclass(frozen=True, slots=True)
-class _Draft:
-    """A validated request with its source settled, before it is embedded or stored."""
-
-    request: NewMemory
-    content: str
-    digest: str
-    source: MemorySource
-    reliability: float
-
-
-Relations = list[tuple[MemoryEntry, Relation]]
 
 
 class MemoryService:
@@ -93,6 +79,9 @@ class MemoryService:
         self._stores: dict[Tier, TierStore] = {}
         self._lock = WriteLock(paths.write_lock)
         self._accesses = AccessRecorder(self._write_accesses, self.options.access_write_delay)
+        self._remembering = Remembering(self)
+        self._searcher: ThreadPoolExecutor | None = None  # recall's full-text searches, beside its vector search
+        self._searcher_lock = threading.Lock()
 
     # stores ---------------------------------------------------------------------------------------
 
@@ -144,6 +133,9 @@ class MemoryService:
 
     def close(self) -> None:
         self._accesses.flush()
+        if self._searcher is not None:
+            self._searcher.shutdown()
+            self._searcher = None
         for store in self._stores.values():
             store.close()
         self._stores.clear()
@@ -168,7 +160,8 @@ class MemoryService:
             raise InvalidMemoryError(f"Memory {memory_id} is {entry.status.value} and can no longer change.")
         return entry
 
-    def _find_by_hash(self, digest: str) -> MemoryEntry | None:
+    def find_by_hash(self, digest: str) -> MemoryEntry | None:
+        """The active memory with this content hash, in whichever tier holds it."""
         for tier in TIER_ORDER:
             found = self.store(tier).find_by_hash(digest)
             if found is not None and found.status is MemoryStatus.ACTIVE:
@@ -183,139 +176,28 @@ class MemoryService:
 
     # writes ---------------------------------------------------------------------------------------
 
-    def _save(self, entry: MemoryEntry) -> None:
+    def save(self, entry: MemoryEntry) -> None:
+        """Write a changed memory back to its tier."""
         if not self.store(entry.tier).update(entry):
             raise MemoryNotFoundError(f"Memory {entry.id} changed tier while it was being updated; retry.")
 
-    def _refresh_confidence(self, entry: MemoryEntry, now: datetime) -> None:
+    def refresh_confidence(self, entry: MemoryEntry, now: datetime) -> None:
         entry.confidence = conf.recompute(entry.confidence, entry.updated_at, now, self.options.half_life_days)
 
-    def remember(self, request: NewMemory) -> RememberOutcome:
-        """Store a new memory in short-term, or corroborate the identical one already known."""
-        return self._remember(request, None)
-
-    def _remember(self, request: NewMemory, vector: np.ndarray | None) -> RememberOutcome:
-        """``remember``, with the content's embedding when the caller already computed it."""
-        now = self.clock()
-        draft = self._draft(request, now)
-        existing = self._find_by_hash(draft.digest)
-        if existing is not None:
-            return RememberOutcome(self._corroborate(existing, request, draft.source, now), created=False)
-        if vector is None:
-            vector = self.embedder.embed([draft.content])[0]
-        labels = self.classifier.classify(draft.content, vector)
-        with self._lock.hold():
-            existing = self._find_by_hash(draft.digest)  # another process may have stored it meanwhile
-            if existing is not None:
-                return RememberOutcome(self._corroborate(existing, request, draft.source, now), created=False)
-            entry = self._new_entry(draft, vector, labels, now)
-            relations = relate(draft.content, self._neighbours(vector[None, :])[0], self.options.relation_thresholds)
-            return self._commit([(entry, relations)], now)[0]
-
-    def _draft(self, request: NewMemory, now: datetime) -> _Draft:
-        """Validate a request and settle its source; raises before anything is stored."""
-        content = validate_content(request.content, self.options.max_content_bytes)
-        reliability = request.source_reliability or self.options.default_reliability
-        source = request.source or MemorySource(kind="conversation", timestamp=now, reliability=reliability)
-        return _Draft(request, content, content_hash(content), source, reliability)
-
-    def _new_entry(self, draft: _Draft, vector: np.ndarray, labels: Classification, now: datetime) -> MemoryEntry:
-        request, source = draft.request, draft.source
-        tags = _clean_labels(request.tags)
-        return MemoryEntry(
-            id=self._thread_slot(source),
-            content=draft.content,
-            content_hash=draft.digest,
-            tier=Tier.SHORT_TERM,
-            memory_type=request.memory_type or labels.memory_type,
-            truth_category=request.truth_category or labels.truth_category,
-            confidence=Confidence(source_reliability=draft.reliability),
-            embedding=vector.tolist(),
-            tags=tags,
-            domains=_clean_labels(request.domains or labels.domains),
-            entities=list(dict.fromkeys([*request.entities, *labels.entities])),
-            sources=[source],
-            created_at=now,
-            updated_at=now,
-            last_accessed=now,
-            expires_at=now + self.options.short_term_ttl,
-            tag_added_at=dict.fromkeys(tags, now),
-            history=[MemoryEvent(kind=EventKind.CREATED, at=now, to_tier=Tier.SHORT_TERM, detail=source.kind)],
-        )
-
-    def _commit(self, related: list[tuple[MemoryEntry, Relations]], now: datetime) -> list[RememberOutcome]:
-        """Link new entries to what they relate to, then store them in one transaction and the changed old ones
-        in one per tier. An "old" entry may be an earlier new one of the same batch: it is stored once, changed."""
-        new_ids = {entry.id for entry, _ in related}
-        changed: dict[UUID, MemoryEntry] = {}
-        for entry, relations in related:
-            for old, relation in relations:
-                link(entry, old, relation, now)
-            self._refresh_confidence(entry, now)
-            for old, relation in relations:
-                if relation is Relation.CORROBORATES:
-                    self._confirmed(old, now)
-                else:
-                    self._refresh_confidence(old, now)
-                if old.id not in new_ids:
-                    changed[old.id] = old
-        self.store(Tier.SHORT_TERM).add_many([entry for entry, _ in related])
-        for tier in TIER_ORDER:
-            self.store(tier).update_many([old for old in changed.values() if old.tier is tier])
-        return [
-            RememberOutcome(
-                entry,
-                created=True,
-                corroborates=[old.id for old, r in relations if r is Relation.CORROBORATES],
-                contradicts=[old.id for old, r in relations if r is Relation.CONTRADICTS],
-            )
-            for entry, relations in related
-        ]
-
-    def _thread_slot(self, source: MemorySource) -> UUID:
-        """A threaded memory takes its slot's id, so recall can find its neighbours; a taken slot gets a fresh id."""
-        ref = source.conversation
-        if ref is None:
-            return uuid4()
-        slot = ref.at(ref.turn)
-        return uuid4() if any(self.store(t).get_many([slot]) for t in TIER_ORDER) else slot
-
-    def _neighbours(self, vectors: np.ndarray) -> list[list[tuple[MemoryEntry, float]]]:
-        """For each row of ``vectors``, the active memories nearest to it in every tier, with their cosine.
-
-        One search and one record read per tier for the whole batch; a memory near several rows is one object.
-        """
-        found: list[list[tuple[MemoryEntry, float]]] = [[] for _ in range(len(vectors))]
-        for tier in TIER_ORDER:
-            store = self.store(tier)
-            hits = store.dense_search_many(vectors, self.options.relation_neighbours)
-            entries = store.get_many(list({memory_id for row in hits for memory_id, _ in row}))
-            for row, out in zip(hits, found, strict=True):
-                for memory_id, similarity in row:
-                    entry = entries.get(memory_id)
-                    if entry is not None and entry.status is MemoryStatus.ACTIVE:
-                        out.append((entry, similarity))
-        return found
-
-    def _confirmed(self, entry: MemoryEntry, now: datetime) -> None:
+    def confirm(self, entry: MemoryEntry, now: datetime) -> None:
         """A confirmation refreshes a memory: recency restarts and a short-term one's TTL is renewed."""
         entry.updated_at = now
         if entry.tier is Tier.SHORT_TERM and entry.expires_at is not None:
             entry.expires_at = max(entry.expires_at, now + self.options.short_term_ttl)
-        self._refresh_confidence(entry, now)
+        self.refresh_confidence(entry, now)
 
-    def _corroborate(self, entry: MemoryEntry, request: NewMemory, source: MemorySource, now: datetime) -> MemoryEntry:
-        with self._lock.hold():
-            entry = self.find(entry.id)
-            entry.confidence.corroboration_count += 1
-            entry.sources.append(source)
-            entry.tags = _clean_labels([*entry.tags, *request.tags])
-            entry.tag_added_at = dict.fromkeys(entry.tags, now) | entry.tag_added_at
-            entry.domains = _clean_labels([*entry.domains, *request.domains])
-            entry.history.append(MemoryEvent(kind=EventKind.CORROBORATED, at=now, detail="the same statement again"))
-            self._confirmed(entry, now)
-            self._save(entry)
-        return entry
+    def remember(self, request: NewMemory) -> RememberOutcome:
+        """Store a new memory in short-term, or corroborate the identical one already known."""
+        return self._remembering.remember(request)
+
+    def remember_many(self, requests: list[NewMemory]) -> list[RememberOutcome]:
+        """``remember`` each request, in order, as one batch (ingestion); see ``Remembering.remember_many``."""
+        return self._remembering.remember_many(requests)
 
     def correct(self, memory_id: UUID, correction: str, reason: str | None = None) -> CorrectOutcome:
         """Replace a memory: the new one supersedes it and the old one leaves recall for good."""
@@ -333,7 +215,7 @@ class MemoryService:
                 confidence=Confidence(source_reliability=self.options.correction_reliability),
                 embedding=vector.tolist(),
                 tags=old.tags,
-                domains=_clean_labels([*old.domains, *labels.domains]),
+                domains=clean_labels([*old.domains, *labels.domains]),
                 entities=labels.entities,  # the correction's own names: "Berlin", not the old "Lyon"
                 related_memories=[old.id],
                 contradicts=[old.id],
@@ -356,14 +238,14 @@ class MemoryService:
                     MemoryEvent(kind=EventKind.CREATED, at=now, to_tier=old.tier, other=old.id, detail="correction")
                 ],
             )
-            self._refresh_confidence(new, now)
+            self.refresh_confidence(new, now)
             old.status = MemoryStatus.SUPERSEDED
             old.superseded_by = new.id
             old.confidence.contradiction_count += 1
             old.contradicts = list(dict.fromkeys([*old.contradicts, new.id]))
             old.updated_at = now
             old.history.append(MemoryEvent(kind=EventKind.SUPERSEDED, at=now, other=new.id, detail=reason))
-            self._refresh_confidence(old, now)
+            self.refresh_confidence(old, now)
             expires_at = new.expires_at.timestamp() if new.expires_at else None
             if not self.store(new.tier).supersede(old, new, expires_at):  # one transaction: no half-done correction
                 raise MemoryNotFoundError(f"Memory {old.id} changed tier while it was being corrected; retry.")
@@ -377,8 +259,8 @@ class MemoryService:
             if not entry.validated:
                 entry.validated = True
                 entry.history.append(MemoryEvent(kind=EventKind.VALIDATED, at=now, detail="by the user"))
-                self._confirmed(entry, now)
-                self._save(entry)
+                self.confirm(entry, now)
+                self.save(entry)
         return entry
 
     def writing(self) -> AbstractContextManager[None]:
@@ -406,16 +288,26 @@ class MemoryService:
             raise InvalidMemoryError("The recall query is empty; say what to look for.")
         validate_content(text, self.options.max_content_bytes)
         tiers = [t for t in TIER_ORDER if query.tiers is None or t in query.tiers]
-        vector: np.ndarray = self.embedder.embed([text])[0]
         fetch = max(query.limit * 4, CONTEXT_FETCH)
+        # Full-text search needs no vector: it runs beside the query's embedding and vector search
+        # (both release the GIL), which takes its few milliseconds off recall's time.
+        words = lexical_query(text)
+        lexical_future = self._searches().submit(lambda: {t: self.store(t).text_search(words, fetch) for t in tiers})
+        vector: np.ndarray = self.embedder.embed([text])[0]
         dense = {t: self.store(t).dense_search(vector, fetch) for t in tiers}
-        lexical = {t: self.store(t).text_search(lexical_query(text), fetch) for t in tiers}
+        lexical = lexical_future.result()
         filtered = bool(query.domains or query.memory_types or query.min_confidence > 0)
         pool = self.context.rerank(text, fuse(dense, lexical), self._attach, whole=filtered)
         hits = self._rank(pool, query)
         if touch and hits:
             self.touch([h.entry.id for h in hits])
         return hits
+
+    def _searches(self) -> ThreadPoolExecutor:
+        with self._searcher_lock:
+            if self._searcher is None:
+                self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmem-text-search")
+            return self._searcher
 
     def _attach(self, candidates: list[Candidate]) -> None:
         """Load each candidate's record onto it (None when it is gone)."""
@@ -428,7 +320,7 @@ class MemoryService:
                 cand.entry = found.get(cand.memory_id)
 
     def _rank(self, candidates: list[Candidate], query: RecallQuery) -> list[RecallHit]:
-        wanted_domains = set(_clean_labels(query.domains or []))
+        wanted_domains = set(clean_labels(query.domains or []))
         hits: list[RecallHit] = []
         for cand in candidates:
             entry = cand.entry
@@ -471,41 +363,3 @@ class MemoryService:
             store = self.store(tier)
             out[tier.value] = {status.value: store.count(status.value) for status in MemoryStatus}
         return out
-
-    # batches (ingestion) --------------------------------------------------------------------------
-
-    def remember_many(self, requests: list[NewMemory]) -> list[RememberOutcome]:
-        """``remember`` each request, in order, as one batch: one embedder call, one neighbour search per tier,
-        one write transaction. A memory also relates to the nearest earlier ones of its own batch, and a repeat
-        of a stored (or earlier) statement corroborates it.
-
-        Every content is validated first, so one bad request stores nothing of the batch.
-        """
-        now = self.clock()
-        drafts = [self._draft(r, now) for r in requests]
-        firsts: dict[str, _Draft] = {}  # the first request of each statement, in order
-        for draft in drafts:
-            firsts.setdefault(draft.digest, draft)
-        fresh = [d for d in firsts.values() if self._find_by_hash(d.digest) is None]
-        vectors = self.embedder.embed([d.content for d in fresh]) if fresh else np.zeros((0, self.embedder.dim))
-        labels = [self.classifier.classify(d.content, v) for d, v in zip(fresh, vectors, strict=True)]
-        outcomes: dict[int, RememberOutcome] = {}  # by draft
-        with self._lock.hold():
-            keep = [i for i, d in enumerate(fresh) if self._find_by_hash(d.digest) is None]  # others' writes meanwhile
-            fresh, vectors = [fresh[i] for i in keep], vectors[keep]
-            entries = [self._new_entry(d, vectors[n], labels[keep[n]], now) for n, d in enumerate(fresh)]
-            neighbours = self._neighbours(vectors)
-            similarity = vectors @ vectors.T
-            related: list[tuple[MemoryEntry, Relations]] = []
-            for n, (draft, entry) in enumerate(zip(fresh, entries, strict=True)):
-                earlier = np.argsort(-similarity[n, :n])[: self.options.relation_neighbours]
-                candidates = neighbours[n] + [(entries[i], float(similarity[n, i])) for i in earlier]
-                related.append((entry, relate(draft.content, candidates, self.options.relation_thresholds)))
-            if related:
-                outcomes = {id(d): outcome for d, outcome in zip(fresh, self._commit(related, now), strict=True)}
-        return [outcomes.pop(id(d), None) or self._remember(d.request, None) for d in drafts]
-
-
-def _clean_labels(labels: list[str]) -> list[str]:
-    """Lower-case, trimmed, de-duplicated labels (tags, domains) in first-seen order."""
-    return list(dict.fromkeys(label.strip().lower() for label in labels if label and label.strip()))

@@ -47,5 +47,5 @@ def test_startup_times_pmem_beside_a_trivial_server(server_env: dict[str, str]) 
 @pytest.mark.skipif(find_spec("mem0") is None and shutil.which("npx") is None, reason="no peer installed")
 def test_peers_runs_whichever_peers_are_installed(server_env: dict[str, str]) -> None:
     env = server_env | {"PATH": os.environ.get("PATH", "")}
-    out = _run("peers.py", ["--entities", "50", "--questions", "5", "--results", "peers-smoke"], env)
+    out = _run("peers.py", ["--entities", "50", "--questions", "5", "--sessions", "2", "--results", "peers-smoke"], env)
     assert "peer" in out

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from personal_memory.cli import main
 from personal_memory.plm.compress.prune import count_parameters
-from personal_memory.plm.compress.quantize import load_quantized
+from personal_memory.plm.compress.quantize import CPU_CANDIDATES, QuantMethod, load_quantized
 from personal_memory.plm.compress.report import weights_size
 from personal_memory.plm.trainer.extraction import Extraction
 from personal_memory.plm.trainer.store import TrainerStore
@@ -61,7 +61,12 @@ def test_compress_prunes_recovers_and_quantises_the_personal_model_and_reports_m
     report = json.loads(out)
     original, pruned, recovered, quantised = report["stages"]
     assert [s["step"] for s in report["stages"]] == ["original", "pruned", "recovered", "quantised"]
-    assert "adapter v1-" in report["source"] and report["quantisation"].startswith("int4")
+    choice = report["quantisation_choice"]
+    assert "adapter v1-" in report["source"] and report["quantisation"] == QuantMethod(choice["chosen"]).label
+    tried = [c["method"] for c in choice["candidates"]]
+    assert tried == [m.value for m in CPU_CANDIDATES][: len(tried)] and choice["reference_f1"] == recovered["f1"]
+    chosen = next(c for c in choice["candidates"] if c["method"] == choice["chosen"])
+    assert chosen["f1"] == quantised["f1"] and choice["met"] == (chosen["f1"] >= 0.95 * recovered["f1"])
     decisions = {d["domain"]: d["decision"] for d in report["domains"]["domains"]}
     assert decisions["home"] == "keep" and decisions["food"] == "neutral" and decisions["music"] == "prune"
 
@@ -72,7 +77,7 @@ def test_compress_prunes_recovers_and_quantises_the_personal_model_and_reports_m
     assert pruned["parameters"] == recovered["parameters"]
     assert original["size_bytes"] == weights_size(tiny_llama)  # same shapes, same fp32 format as the base
     assert recovered["size_bytes"] == (folder / "recovered" / "model.safetensors").stat().st_size
-    assert quantised["size_bytes"] == weights_size(folder / "quantised") < recovered["size_bytes"] / 5
+    assert quantised["size_bytes"] == weights_size(folder / "quantised") < recovered["size_bytes"] / 3
     assert count_parameters(load_quantized(folder / "quantised")) == quantised["parameters"]
     assert all(s["tokens_per_second"] > 0 for s in report["stages"])
     assert original["f1"] > 0.5  # the trained adapter knows the person

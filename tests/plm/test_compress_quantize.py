@@ -1,4 +1,4 @@
-"""Quantisation: int4 on CPU (chosen automatically), int8, 4-bit NF4 with bitsandbytes (CUDA's choice, forced here)."""
+"""Quantisation: the CPU candidates and the quality guard that picks one, int8, NF4 (CUDA's choice, forced here)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ import pytest
 from personal_memory.plm.base_model import load_model
 from personal_memory.plm.compress.prune import count_parameters
 from personal_memory.plm.compress.quantize import (
+    CPU_CANDIDATES,
     GROUP,
     QuantMethod,
-    choose_quantization,
     load_quantized,
     pack_int4,
     pack_int8,
+    quantization_candidates,
     save_quantized,
-    unpack_int4,
-    unpack_int8,
+    unpack,
 )
 from personal_memory.plm.compress.report import weights_size
+from personal_memory.plm.compress.runner import quantise_with_guard
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +30,58 @@ def one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def test_auto_quantisation_is_4bit_with_cuda_and_int4_on_cpu() -> None:
-    assert choose_quantization("auto", cuda_available=True) is QuantMethod.NF4
-    assert choose_quantization("auto", cuda_available=False) is QuantMethod.INT4
-    assert choose_quantization("int8", cuda_available=False) is QuantMethod.INT8
-    assert choose_quantization("4bit", cuda_available=False) is QuantMethod.NF4
-    assert choose_quantization("none", cuda_available=True) is QuantMethod.NONE
+def test_auto_quantisation_is_4bit_with_cuda_and_the_cpu_candidates_otherwise() -> None:
+    assert quantization_candidates("auto", cuda_available=True) == (QuantMethod.NF4,)
+    assert quantization_candidates("auto", cuda_available=False) == CPU_CANDIDATES
+    assert quantization_candidates("int4", cuda_available=False) == (QuantMethod.INT4,)
+    assert quantization_candidates("int8", cuda_available=False) == (QuantMethod.INT8,)
+    assert quantization_candidates("4bit", cuda_available=False) == (QuantMethod.NF4,)
+    assert quantization_candidates("none", cuda_available=True) == (QuantMethod.NONE,)
+
+
+def _agreement(reference: Path):  # type: ignore[no-untyped-def]
+    """A real quality measure: the share of positions where a model's greedy token is the float model's."""
+    import torch
+
+    ids = torch.tensor([[1, 5, 6, 7, 8, 9, 10, 11]])
+    expected = _logits_of(load_model(reference), ids).argmax(-1)
+    return lambda model: float((_logits_of(model, ids).argmax(-1) == expected).float().mean())
+
+
+def test_the_guard_keeps_the_smallest_candidate_when_any_quality_will_do(tiny_llama: Path, tmp_path: Path) -> None:
+    choice = quantise_with_guard(tiny_llama, tmp_path / "q", CPU_CANDIDATES, _agreement(tiny_llama), 1.0, 0.0)
+    assert [c.method for c in choice.candidates] == ["int4"] and choice.chosen == "int4" and choice.met
+    assert choice.candidates[0].size_bytes == weights_size(tmp_path / "q")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q"] and "smallest" in choice.reason
+
+
+def test_the_guard_tries_every_candidate_and_keeps_the_best_when_the_floor_is_out_of_reach(
+    tiny_llama: Path, tmp_path: Path
+) -> None:
+    score = _agreement(tiny_llama)
+    choice = quantise_with_guard(tiny_llama, tmp_path / "q", CPU_CANDIDATES, score, 1.0, 1.01)
+    assert [c.method for c in choice.candidates] == [m.value for m in CPU_CANDIDATES] and not choice.met
+    sizes = [c.size_bytes for c in choice.candidates]
+    assert sizes == sorted(sizes)  # smallest first
+    best = max(c.f1 for c in choice.candidates)
+    assert choice.chosen == max((c for c in choice.candidates if c.f1 == best), key=lambda c: c.size_bytes).method
+    assert score(load_quantized(tmp_path / "q")) == best and "none of 3" in choice.reason
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q"]
+
+
+def test_int4_with_int8_embeddings_stores_the_embeddings_and_lm_head_per_row_and_the_rest_in_groups(
+    tiny_llama: Path, tmp_path: Path
+) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    save_quantized(tiny_llama, tmp_path / "q", QuantMethod.INT4_EMB8)
+    keys = set(load_file(tmp_path / "q" / QuantMethod.INT4_EMB8.weights_file))
+    assert {k for k in keys if k.endswith("@int8")} == {"model.embed_tokens.weight@int8", "lm_head.weight@int8"}
+    assert "model.layers.0.mlp.down_proj.weight@int4" in keys
+    ids = torch.tensor([[1, 5, 6, 7, 8]])
+    quantised, float_model = _logits(load_quantized(tmp_path / "q"), ids), _logits(load_model(tiny_llama), ids)
+    assert torch.cosine_similarity(quantised, float_model, dim=0) > 0.97
 
 
 def test_int8_packing_keeps_every_weight_within_half_a_step_of_its_row_scale() -> None:
@@ -43,7 +90,7 @@ def test_int8_packing_keeps_every_weight_within_half_a_step_of_its_row_scale() -
     weight = torch.randn(16, 32)
     packed = pack_int8({"w": weight, "norm": torch.ones(32)})
     assert packed["w@int8"].dtype == torch.int8 and packed["norm"].dtype == torch.float32
-    error = (unpack_int8(packed)["w"] - weight).abs()
+    error = (unpack(packed)["w"] - weight).abs()
     assert bool((error <= packed["w@scale"] / 2 + 1e-7).all())
 
 
@@ -57,7 +104,7 @@ def test_int4_packing_keeps_every_weight_within_half_a_step_of_its_group_and_pac
     assert packed["w@int4"].dtype == torch.uint8 and packed["w@int4"].shape == (8, 2 * GROUP)
     assert packed["w@scale"].shape == packed["w@min"].shape == (8, 4) and packed["odd"].dtype == torch.float32
     step = packed["w@scale"].float().repeat_interleave(GROUP, dim=1)
-    unpacked = unpack_int4(packed)
+    unpacked = unpack(packed)
     assert bool(((unpacked["w"] - weight).abs() <= step / 2 + 1e-3 * step).all())  # fp16 min adds a hair
     assert torch.equal(unpacked["odd"], packed["odd"]) and set(unpacked) == {"w", "odd", "norm", "half"}
     assert packed["half@scale"].shape == (2, 1)  # a 32-wide row is one group of 32
@@ -78,11 +125,15 @@ def test_int4_folder_is_a_sixth_of_fp32_on_disk_and_loads_close_to_the_float_mod
     assert out.shape == (1, 9)
 
 
-def _logits(model, ids):  # type: ignore[no-untyped-def]
+def _logits_of(model, ids):  # type: ignore[no-untyped-def]
     import torch
 
     with torch.no_grad():
-        return model(input_ids=ids).logits.flatten()
+        return model(input_ids=ids).logits
+
+
+def _logits(model, ids):  # type: ignore[no-untyped-def]
+    return _logits_of(model, ids).flatten()
 
 
 def test_int8_folder_is_a_third_of_fp32_on_disk_and_runs_int8_linears_close_to_the_float_model(

@@ -147,3 +147,22 @@ def test_a_populated_tier_is_searched_without_importing_lancedb(tmp_path: Path) 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_an_ivf_pq_index_of_an_older_version_is_searched_then_rebuilt_as_ivf_sq(tmp_path: Path) -> None:
+    from lancedb.index import IvfPq
+
+    vectors = _clustered(2500)
+    policy = AnnPolicy(min_rows=2000, refresh_rows=10**9)
+    store = LanceTierStore(tmp_path, EMB.identity, EMB.dim, ann=policy)
+    store.add_many(_entries(vectors))
+    store._table().create_index("vector", config=IvfPq(distance_type="cosine", num_sub_vectors=24), name="vector_idx")
+    store.close()
+    store = LanceTierStore(tmp_path, EMB.identity, EMB.dim, ann=policy)
+    exact = set(np.argsort(-(vectors @ vectors[7]))[:10].tolist())
+    rows = {e.id: int(e.content.rsplit(" ", 1)[1]) for e in store.iter_entries()}  # "memory number <row>"
+    assert len(exact & {rows[i] for i, _ in store.dense_search(vectors[7], 10)}) >= 9  # re-scored exactly
+    assert store.optimize().ann_index
+    kinds = {d.index_type for d in store._dataset().describe_indices()}
+    assert kinds == {"IVF_SQ", "Inverted"}
+    store.close()

@@ -1,10 +1,16 @@
-"""Quantisation, chosen by the hardware: 4-bit NF4 (bitsandbytes) with CUDA, int4 on CPU.
+"""Quantisation: 4-bit NF4 (bitsandbytes) with CUDA; on CPU ``CPU_CANDIDATES``, smallest first.
+
+The runner's quality guard keeps the first CPU candidate whose held-out F1 stays high enough.
 
 - ``int4`` (CPU): on disk, every 2-D weight (linear layers and embeddings) as 4-bit codes, two per
   byte, in groups of ``GROUP`` along each row (a smaller power of 2 dividing the row, down to 16,
   where 64 does not) with an fp16 scale and minimum per group (asymmetric, like GGUF's Q4_1: 4.5
   bits per weight) in ``model.int4.safetensors``. Loaded, the weights are dequantised to float32
   (weight-only quantisation: the size on disk and to ship shrinks, the compute is the float model's).
+- ``int4-emb8`` (CPU): ``int4``, but the input embeddings (and a LM head, tied or not) as int8 with one
+  float scale per row, dequantised to float too.
+- ``int8-weights`` (CPU): every 2-D weight as int8 per row (as ``int8``), dequantised to float at load:
+  weight-only, the float model's compute and (nearly) its quality.
 - ``nf4``: ``plm.base_model.load_model(..., quantize_4bit=True)`` then ``save_pretrained``: a folder
   plain ``transformers`` loads back in 4-bit (bitsandbytes' own serialisation).
 - ``int8`` (CPU): on disk, every 2-D weight (linear layers and embeddings) as int8 with one float
@@ -37,7 +43,6 @@ if TYPE_CHECKING:
 
 Requested = Literal["auto", "int4", "int8", "4bit", "none"]
 MARKER = "pmem_quantization.json"
-WEIGHTS = {"int8": "model.int8.safetensors", "int4": "model.int4.safetensors"}
 GROUP = 64
 MIN_GROUP = 16
 _Q, _SCALE, _Q4, _MIN = "@int8", "@scale", "@int4", "@min"
@@ -45,6 +50,8 @@ _Q, _SCALE, _Q4, _MIN = "@int8", "@scale", "@int4", "@min"
 
 class QuantMethod(StrEnum):
     INT4 = "int4"
+    INT4_EMB8 = "int4-emb8"
+    INT8_WEIGHTS = "int8-weights"
     INT8 = "int8"
     NF4 = "nf4"
     NONE = "none"
@@ -53,19 +60,28 @@ class QuantMethod(StrEnum):
     def label(self) -> str:
         return {
             "int4": f"int4 weights (groups of {GROUP}, fp16 scale + min), dequantised to float (cpu)",
+            "int4-emb8": f"int4 weights (groups of {GROUP}), int8 embeddings per row, dequantised to float (cpu)",
+            "int8-weights": "int8 weights per row, dequantised to float (cpu)",
             "int8": "int8 weights, torch dynamic int8 Linear (cpu)",
             "nf4": "4-bit NF4, bitsandbytes",
             "none": "not quantised",
         }[self.value]
 
+    @property
+    def weights_file(self) -> str:
+        return f"model.{self.value}.safetensors"
 
-def choose_quantization(requested: Requested, cuda_available: bool) -> QuantMethod:
-    """``auto``: 4-bit NF4 with CUDA, int4 on CPU; otherwise what was asked."""
+
+CPU_CANDIDATES = (QuantMethod.INT4, QuantMethod.INT4_EMB8, QuantMethod.INT8_WEIGHTS)
+"""What ``auto`` tries on CPU, smallest on disk first (the runner keeps the first that keeps enough quality)."""
+
+
+def quantization_candidates(requested: Requested, cuda_available: bool) -> tuple[QuantMethod, ...]:
+    """``auto``: 4-bit NF4 with CUDA, ``CPU_CANDIDATES`` on CPU; otherwise the one method asked for."""
     if requested == "auto":
-        return QuantMethod.NF4 if cuda_available else QuantMethod.INT4
-    return {"int4": QuantMethod.INT4, "int8": QuantMethod.INT8, "4bit": QuantMethod.NF4, "none": QuantMethod.NONE}[
-        requested
-    ]
+        return (QuantMethod.NF4,) if cuda_available else CPU_CANDIDATES
+    forced = {"int4": QuantMethod.INT4, "int8": QuantMethod.INT8, "4bit": QuantMethod.NF4, "none": QuantMethod.NONE}
+    return (forced[requested],)
 
 
 @contextmanager
@@ -105,17 +121,6 @@ def pack_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return packed
 
 
-def unpack_int8(packed: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    state: dict[str, torch.Tensor] = {}
-    for key, tensor in packed.items():
-        if key.endswith(_Q):
-            name = key.removesuffix(_Q)
-            state[name] = tensor.float() * packed[name + _SCALE]
-        elif not key.endswith(_SCALE):
-            state[key] = tensor
-    return state
-
-
 def _group(tensor: torch.Tensor) -> int:
     """Group width for a 2-D float tensor: the largest power of 2 up to ``GROUP`` dividing its rows (>= 16), else 0."""
     if tensor.ndim != 2 or not tensor.is_floating_point():
@@ -143,12 +148,16 @@ def pack_int4(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return packed
 
 
-def unpack_int4(packed: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def unpack(packed: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Float tensors back from ``pack_int8`` and ``pack_int4`` output (or a mix of both)."""
     import torch
 
     state: dict[str, torch.Tensor] = {}
     for key, tensor in packed.items():
-        if key.endswith(_Q4):
+        if key.endswith(_Q):
+            name = key.removesuffix(_Q)
+            state[name] = tensor.float() * packed[name + _SCALE]
+        elif key.endswith(_Q4):
             name = key.removesuffix(_Q4)
             scale, low = packed[name + _SCALE].float()[..., None], packed[name + _MIN].float()[..., None]
             codes = torch.stack([tensor & 15, tensor >> 4], dim=-1).reshape(*scale.shape[:2], -1)
@@ -156,6 +165,21 @@ def unpack_int4(packed: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         elif not key.endswith((_SCALE, _MIN)):
             state[key] = tensor
     return state
+
+
+def _embedding_keys(model: Any) -> set[str]:
+    """State keys of the input embeddings and the LM head (one key when they are tied)."""
+    weights = [m.weight for m in (model.get_input_embeddings(), model.get_output_embeddings()) if m is not None]
+    return {name for name, p in model.named_parameters() if any(p is w for w in weights)}
+
+
+def _pack(model: Any, state: dict[str, torch.Tensor], method: QuantMethod) -> dict[str, torch.Tensor]:
+    if method in (QuantMethod.INT8, QuantMethod.INT8_WEIGHTS):
+        return pack_int8(state)
+    wide = _embedding_keys(model) if method is QuantMethod.INT4_EMB8 else set()
+    return pack_int4({k: v for k, v in state.items() if k not in wide}) | pack_int8(
+        {k: v for k, v in state.items() if k in wide}
+    )
 
 
 def int8_linears(model: Any) -> Any:
@@ -188,8 +212,8 @@ def save_quantized(source: Path, target: Path, method: QuantMethod) -> None:
         model = load_model(source)
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         aliases = _tied_aliases(state)
-        pack = pack_int8 if method is QuantMethod.INT8 else pack_int4
-        save_file(pack({k: v for k, v in state.items() if k not in aliases}), target / WEIGHTS[method.value])
+        weights = {k: v for k, v in state.items() if k not in aliases}
+        save_file(_pack(model, weights, method), target / method.weights_file)
         model.config.save_pretrained(target)
         model.generation_config.save_pretrained(target)
         (target / "tied.json").write_text(json.dumps(aliases))
@@ -207,8 +231,7 @@ def load_quantized(folder: Path) -> Any:
     if method is QuantMethod.NF4:  # the folder's config carries its bitsandbytes quantization_config
         device = 0 if torch.cuda.is_available() else "cpu"
         return AutoModelForCausalLM.from_pretrained(folder, device_map={"": device}, local_files_only=True).eval()
-    unpack = unpack_int8 if method is QuantMethod.INT8 else unpack_int4
-    state = unpack(load_file(folder / WEIGHTS[method.value]))
+    state = unpack(load_file(folder / method.weights_file))
     for alias, key in json.loads((folder / "tied.json").read_text()).items():
         state[alias] = state[key]
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(folder), dtype=torch.float32)

@@ -39,6 +39,24 @@ class StageReport(BaseModel):
     perplexity: float = Field(description="of the held-out answers")
 
 
+class Candidate(BaseModel):
+    method: str
+    size_bytes: int
+    f1: float = Field(description="on the held-out questions")
+    kept: float | None = Field(description="F1 relative to the recovered model's (None when that is 0)")
+
+
+class QuantChoice(BaseModel):
+    """The quality guard: every quantisation tried, smallest first, and the one kept."""
+
+    floor: float = Field(description="share of the recovered model's F1 a candidate must keep")
+    reference_f1: float = Field(description="the recovered model's F1")
+    candidates: list[Candidate]
+    chosen: str
+    met: bool = Field(description="whether the chosen candidate keeps the floor")
+    reason: str
+
+
 class Recovery(BaseModel):
     mode: str
     epochs: int
@@ -54,6 +72,7 @@ class CompressionReport(BaseModel):
     domains: DomainPlan
     prune: PruneConfig
     quantisation: str
+    quantisation_choice: QuantChoice | None = Field(None, description="None when not quantised")
     recovery: Recovery
     held_out: int
     stages: list[StageReport]
@@ -97,6 +116,14 @@ class CompressionReport(BaseModel):
                 f"{s.exact_match:>7.3f}{s.f1:>7.3f}{s.perplexity:>10.4g}"
                 + (f"{retained:>9.0%}" if retained is not None else f"{'n/a':>9}")
             )
+        if choice := self.quantisation_choice:
+            out.append(f"quantisations tried (floor {choice.floor:.0%} of the recovered F1 {choice.reference_f1:.3f}):")
+            out += [
+                f"  {c.method:14}{_mb(c.size_bytes):>10}  F1 {c.f1:.3f}"
+                + (f"  kept {c.kept:.0%}" if c.kept is not None else "")
+                for c in choice.candidates
+            ]
+            out.append(f"  chosen: {choice.chosen} ({choice.reason})")
         retained = self.quality_retained(self.final)
         quality = f"{retained:.0%}" if retained is not None else "n/a (the original answers none correctly)"
         out.append(

@@ -24,13 +24,23 @@ from personal_memory.plm.compress.prune import PruneConfig, Shape, apply_pruning
 from personal_memory.plm.compress.quantize import (
     QuantMethod,
     Requested,
-    choose_quantization,
     load_quantized,
+    quantization_candidates,
     save_quantized,
 )
 from personal_memory.plm.compress.recover import RECOVERY, RecoveryConfig, recover
-from personal_memory.plm.compress.report import CompressionReport, Recovery, StageReport, measure
+from personal_memory.plm.compress.report import (
+    TARGET_QUALITY,
+    Candidate,
+    CompressionReport,
+    QuantChoice,
+    Recovery,
+    StageReport,
+    measure,
+    weights_size,
+)
 from personal_memory.plm.errors import AdapterError, TrainingDataError
+from personal_memory.plm.evaluate import evaluate
 from personal_memory.plm.inference import load_with_adapter
 from personal_memory.plm.layout import PLMPaths
 from personal_memory.plm.lora import Progress
@@ -49,6 +59,9 @@ class CompressOptions(BaseModel):
     contrast: float = Field(CONTRAST, ge=0.0, description="weight of the pruned domains' importance")
     recovery: RecoveryConfig = Field(default_factory=lambda: RECOVERY.model_copy())
     quantize: Requested = "auto"
+    min_quality_kept: float = Field(
+        TARGET_QUALITY, ge=0.0, le=1.0, description="share of the recovered model's held-out F1 a quantisation keeps"
+    )
     importance_texts: int = Field(64, ge=1, description="texts per side (user / pruned domains) to score units")
     max_new_tokens: int = Field(48, ge=1)
     threads: int = Field(2, ge=1, description="torch CPU threads")
@@ -85,6 +98,47 @@ def _save(model: Any, tokenizer: Any, folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def quantise_with_guard(
+    source: Path,
+    target: Path,
+    methods: Sequence[QuantMethod],
+    score: Callable[[Any], float],
+    reference: float,
+    floor: float,
+) -> QuantChoice:
+    """Quantise ``source`` by each method in turn (smallest first); keep the first scoring >= ``floor`` x ``reference``.
+
+    ``score`` measures a loaded quantised model (the runner: held-out F1). When none reaches the floor, the best
+    scoring is kept (the later, larger one on a tie). The kept one ends in ``target``, the others are deleted.
+    """
+    tried: list[tuple[Candidate, Path]] = []
+    for method in methods:
+        folder = target.with_name(f"{target.name}.{method.value}")
+        save_quantized(source, folder, method)
+        f1 = score(load_quantized(folder))
+        kept = f1 / reference if reference > 0 else None
+        tried.append((Candidate(method=method.value, size_bytes=weights_size(folder), f1=f1, kept=kept), folder))
+        if f1 >= floor * reference:
+            break
+    best, folder = tried[-1]
+    met = best.f1 >= floor * reference
+    if not met:
+        best, folder = max(reversed(tried), key=lambda pair: pair[0].f1)
+    for _candidate, other in tried:
+        if other != folder:
+            shutil.rmtree(other)
+    folder.rename(target)
+    how = "the smallest that keeps" if met else f"the best F1: none of {len(tried)} keeps"
+    return QuantChoice(
+        floor=floor,
+        reference_f1=reference,
+        candidates=[candidate for candidate, _folder in tried],
+        chosen=best.method,
+        met=met,
+        reason=f"{how} {floor:.0%} of the recovered F1",
+    )
 
 
 def run_compression(
@@ -152,10 +206,19 @@ def run_compression(
     shutil.rmtree(scratch)
     del original
 
-    method = choose_quantization(options.quantize, torch.cuda.is_available())
-    if method is not QuantMethod.NONE:
-        say(f"quantising ({method.label})")
-        save_quantized(recovered_dir, run_dir / "quantised", method)
+    methods = quantization_candidates(options.quantize, torch.cuda.is_available())
+    choice = None
+    if methods != (QuantMethod.NONE,):
+        say(f"quantising: {', '.join(m.value for m in methods)}, the first keeping {options.min_quality_kept:.0%} F1")
+        choice = quantise_with_guard(
+            recovered_dir,
+            run_dir / "quantised",
+            methods,
+            lambda model: evaluate(model, tokenizer, held_out, options.max_new_tokens).f1,
+            stages[-1].f1,
+            options.min_quality_kept,
+        )
+        method = QuantMethod(choice.chosen)
         record("quantised", method.label, load_quantized(run_dir / "quantised"), run_dir / "quantised")
     report = CompressionReport(
         run_id=run_id,
@@ -163,7 +226,8 @@ def run_compression(
         source=source,
         domains=plan,
         prune=options.prune,
-        quantisation=method.label,
+        quantisation=QuantMethod(choice.chosen).label if choice else QuantMethod.NONE.label,
+        quantisation_choice=choice,
         recovery=Recovery(
             mode=result.mode,
             epochs=options.recovery.epochs,
