@@ -66,6 +66,7 @@ def curve_row(report: CompressionReport) -> dict[str, object]:
         "head_share": report.prune.head_share,
         "recovery_epochs": report.recovery.epochs,
         "step": final.step,
+        "quantisation": report.quantisation_choice.chosen if report.quantisation_choice else None,
         "parameters": final.parameters,
         "size_mb": round(final.size_bytes / 1e6, 1),
         "of_fp16": round(report.size_of_fp16(final), 4),

@@ -8,14 +8,16 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from personal_memory.pms.paths import DataPaths
-from personal_memory.pms.promotion import PromotionPolicy
-from personal_memory.pms.service import ServiceOptions
+
+if TYPE_CHECKING:  # imported where used: `pmem serve` reads its settings before anything heavy loads
+    from personal_memory.pms.promotion import PromotionPolicy
+    from personal_memory.pms.service_models import ServiceOptions
 
 
 def default_home() -> Path:
@@ -172,6 +174,8 @@ class Settings(BaseSettings):
         return DataPaths(self.home.expanduser())
 
     def promotion_policy(self) -> PromotionPolicy:
+        from personal_memory.pms.promotion import PromotionPolicy
+
         return PromotionPolicy(
             min_confidence=self.promote_min_confidence,
             min_corroborations=self.promote_min_corroborations,
@@ -183,6 +187,8 @@ class Settings(BaseSettings):
         )
 
     def service_options(self) -> ServiceOptions:
+        from personal_memory.pms.service_models import ServiceOptions
+
         return ServiceOptions(
             short_term_ttl=timedelta(hours=self.short_term_ttl_hours),
             max_content_bytes=self.max_content_bytes,

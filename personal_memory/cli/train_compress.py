@@ -85,7 +85,10 @@ def domains(ctx: click.Context, keep_above: float, prune_below: float, as_json: 
 @click.option("--recover-lr", type=click.FloatRange(min=0, min_open=True), default=RECOVERY.learning_rate,
               show_default=True)  # fmt: skip
 @click.option("--quantize", type=click.Choice(["auto", "int4", "int8", "4bit", "none"]), default="auto",
-              show_default=True, help="auto: 4-bit NF4 (bitsandbytes) with CUDA, int4 weights on CPU.")  # fmt: skip
+              show_default=True, help="auto: 4-bit NF4 (bitsandbytes) with CUDA; on CPU the smallest of int4, "
+              "int4 + int8 embeddings, int8 weights that keeps --min-quality-kept.")  # fmt: skip
+@click.option("--min-quality-kept", type=click.FloatRange(0, 1), default=0.95, show_default=True,
+              help="Share of the recovered model's held-out F1 the automatic CPU quantisation must keep.")  # fmt: skip
 @click.option("--max-new-tokens", type=click.IntRange(1, 1024), default=48, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -99,6 +102,7 @@ def compress(
     recover_epochs: int,
     recover_lr: float,
     quantize: str,
+    min_quality_kept: float,
     max_new_tokens: int,
     as_json: bool,
 ) -> None:
@@ -124,6 +128,7 @@ def compress(
             update={"epochs": recover_epochs, "learning_rate": recover_lr, "threads": threads}
         ),
         quantize=quantize,  # type: ignore[arg-type] - click.Choice limits the values
+        min_quality_kept=min_quality_kept,
         max_new_tokens=max_new_tokens,
         threads=threads,
     )

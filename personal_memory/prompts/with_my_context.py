@@ -12,7 +12,6 @@ from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
 from personal_memory.context import FORMATS
-from personal_memory.context.profile import personal_context
 from personal_memory.pms.errors import PMSError
 from personal_memory.tools.runtime import AppState
 
@@ -32,9 +31,7 @@ def register(server: MCPServer, app: AppState) -> None:
         if format not in FORMATS:
             raise MCPError(INVALID_PARAMS, f"Unknown format {format!r}; choose one of {', '.join(FORMATS)}.")
         try:
-            out = await anyio.to_thread.run_sync(
-                lambda: personal_context(app.service, question, format, generator=app.generator)
-            )
+            out = await anyio.to_thread.run_sync(lambda: app.personal_context(question, format))
         except PMSError as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from exc
         return UserMessage(f"{INSTRUCTION}\n\n{out.text}\n\nQuestion: {question}")

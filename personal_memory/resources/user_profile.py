@@ -6,7 +6,6 @@ import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
-from personal_memory.context.profile import personal_context
 from personal_memory.pms.errors import PMSError
 from personal_memory.tools.runtime import AppState
 
@@ -16,9 +15,7 @@ URI = "memory://user_profile"
 async def claude_context(app: AppState, query: str | None) -> str:
     """The context as ``<user_profile>`` XML within the default budget, off the event loop."""
     try:
-        return await anyio.to_thread.run_sync(
-            lambda: personal_context(app.service, query, "claude", generator=app.generator).text
-        )
+        return await anyio.to_thread.run_sync(lambda: app.personal_context(query, "claude").text)
     except PMSError as exc:
         raise ResourceError(str(exc)) from exc
 

@@ -7,18 +7,20 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 
 from personal_memory import __version__
-from personal_memory.config import Settings
-from personal_memory.container import build_plm_generator, build_service, open_interaction_log
-from personal_memory.pms.promotion import PromotionEngine, run_every
-from personal_memory.pms.service import Clock
 from personal_memory.prompts import register_prompts
 from personal_memory.resources import register_resources
 from personal_memory.tools import AppState, register_tools
+
+if TYPE_CHECKING:
+    from personal_memory.config import Settings
+    from personal_memory.pms.promotion import PromotionEngine
+    from personal_memory.pms.service import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ def _warm_up(app: AppState) -> None:
 
 def _attach_plm(app: AppState, settings: Settings) -> None:
     """Find the trained PLM and start loading it; contexts use the template generator meanwhile."""
+    from personal_memory.container import build_plm_generator
+
     try:
         generator = build_plm_generator(settings)
     except Exception:  # the fast path keeps serving; top-level handler of this thread
@@ -61,14 +65,26 @@ def _attach_plm(app: AppState, settings: Settings) -> None:
         app.generator = generator
 
 
+async def _promotions(app: AppState, interval_seconds: float) -> None:
+    """The promotion engine's schedule; the engine (and the storage engine under it) loads off the event loop."""
+
+    def engine() -> PromotionEngine:
+        from personal_memory.pms.promotion import PromotionEngine
+
+        return PromotionEngine(app.service, app.policy)
+
+    built = await anyio.to_thread.run_sync(engine)
+    from personal_memory.pms.promotion import run_every  # loaded by now
+
+    await run_every(built, interval_seconds)
+
+
 def build_server(settings: Settings, warm_up: bool = True, clock: Clock | None = None) -> MCPServer:
     """The server, with stores opened lazily so ``initialize`` and ``tools/list`` answer at once.
 
     The promotion engine runs in the background every ``promotion_interval_minutes`` (0: never).
     """
-    app = AppState(
-        service=build_service(settings, clock), log=open_interaction_log(settings), policy=settings.promotion_policy()
-    )
+    app = AppState(settings, clock)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
@@ -78,8 +94,7 @@ def build_server(settings: Settings, warm_up: bool = True, clock: Clock | None =
             threading.Thread(target=_attach_plm, args=(app, settings), name="pmem-plm", daemon=True).start()
         async with anyio.create_task_group() as background:
             if settings.promotion_interval_minutes > 0:
-                engine = PromotionEngine(app.service, app.policy)
-                background.start_soon(run_every, engine, settings.promotion_interval_minutes * 60)
+                background.start_soon(_promotions, app, settings.promotion_interval_minutes * 60)
             yield app
             background.cancel_scope.cancel()
 

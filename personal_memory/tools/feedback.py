@@ -8,7 +8,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from personal_memory.plm.trainer.extraction import FEEDBACK_MULTIPLIER
 from personal_memory.pms.errors import InvalidMemoryError, MemoryNotFoundError
 from personal_memory.pms.schema import parse_memory_id
 from personal_memory.tools.models import FeedbackResult
@@ -50,6 +49,8 @@ def register(server: MCPServer, app: AppState) -> None:
                     new_id = str(app.service.correct(memory_id, correction, reason="feedback").new.id)
                 else:
                     app.service.find_active(memory_id)
+            from personal_memory.plm.trainer.extraction import FEEDBACK_MULTIPLIER
+
             return FeedbackResult(
                 target_id=target, rating=rating, weight_multiplier=FEEDBACK_MULTIPLIER[rating], new_memory_id=new_id
             )

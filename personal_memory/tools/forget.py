@@ -10,7 +10,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from personal_memory.plm.trainer.store import forget_training_data
 from personal_memory.pms.schema import parse_memory_id
 from personal_memory.tools.models import ForgetResult
 from personal_memory.tools.runtime import AppState, run_tool
@@ -35,6 +34,8 @@ def register(server: MCPServer, app: AppState) -> None:
             return ForgetResult(id=str(entry.id), forgotten=True, tier=entry.tier, content=entry.content)
 
         result = await run_tool(app, "forget", {"memory_id": memory_id}, call)
+        from personal_memory.plm.trainer.store import forget_training_data
+
         # After run_tool has logged this call, so its own row (which names the memory) is redacted too.
         await anyio.to_thread.run_sync(partial(forget_training_data, app.service.paths.trainer, app.log, result.id))
         return result

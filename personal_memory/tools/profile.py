@@ -9,7 +9,6 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from personal_memory.context import DEFAULT_MAX_TOKENS, MIN_MAX_TOKENS, Format
-from personal_memory.context.profile import personal_context
 from personal_memory.tools.models import ProfileResult
 from personal_memory.tools.runtime import AppState, run_tool
 
@@ -38,7 +37,7 @@ def register(server: MCPServer, app: AppState) -> None:
         ] = None,
     ) -> ProfileResult:
         def call() -> ProfileResult:
-            out = personal_context(app.service, query, format, max_tokens, limit, generator=app.generator)
+            out = app.personal_context(query, format, max_tokens, limit)
             return ProfileResult(
                 format=format,
                 profile=out.text,

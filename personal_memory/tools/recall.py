@@ -9,7 +9,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from personal_memory.pms.schema import MemoryType, Tier
-from personal_memory.pms.service import RecallQuery
+from personal_memory.pms.service_models import RecallQuery
 from personal_memory.tools.models import RecalledMemory, RecallResult
 from personal_memory.tools.runtime import AppState, run_tool
 

@@ -12,7 +12,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from personal_memory.pms.schema import ConversationRef, MemorySource, MemoryType, TruthCategory
-from personal_memory.pms.service import NewMemory
+from personal_memory.pms.service_models import NewMemory
 from personal_memory.tools.models import RememberResult
 from personal_memory.tools.runtime import AppState, run_tool
 

@@ -2,33 +2,79 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
-from personal_memory.plm.interfaces import ContextGenerator
 from personal_memory.pms.errors import PMSError
-from personal_memory.pms.interaction_log import InteractionLog
-from personal_memory.pms.promotion import PromotionPolicy
-from personal_memory.pms.service import MemoryService
+
+if TYPE_CHECKING:
+    from personal_memory.config import Settings
+    from personal_memory.context.profile import Rendered
+    from personal_memory.plm.interfaces import ContextGenerator
+    from personal_memory.pms.interaction_log import InteractionLog
+    from personal_memory.pms.promotion import PromotionPolicy
+    from personal_memory.pms.service import Clock, MemoryService
 
 logger = logging.getLogger(__name__)
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
 
-@dataclass(slots=True)
 class AppState:
-    service: MemoryService
-    log: InteractionLog
-    policy: PromotionPolicy = field(default_factory=PromotionPolicy)
-    generator: ContextGenerator | None = None
-    """The PLM's context generator when one is configured and trained; None: the template generator."""
+    """What the tools, resources and prompts share: the memory service, the interaction log, the promotion
+    policy and the PLM's context generator.
+
+    The service and the log are built on first use (normally by the server's warm-up thread), so the server
+    answers ``initialize`` and ``tools/list`` before importing the storage engine and numpy.
+    """
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.generator: ContextGenerator | None = None
+        """The PLM's context generator when one is configured and trained; None: the template generator."""
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._service: MemoryService | None = None
+        self._log: InteractionLog | None = None
+
+    @property
+    def service(self) -> MemoryService:
+        with self._lock:
+            if self._service is None:
+                from personal_memory.container import build_service
+
+                self._service = build_service(self.settings, self._clock)
+            return self._service
+
+    @property
+    def log(self) -> InteractionLog:
+        with self._lock:
+            if self._log is None:
+                from personal_memory.container import open_interaction_log
+
+                self._log = open_interaction_log(self.settings)
+            return self._log
+
+    @functools.cached_property
+    def policy(self) -> PromotionPolicy:
+        return self.settings.promotion_policy()
+
+    def personal_context(
+        self, query: str | None, fmt: str, max_tokens: int | None = None, limit: int | None = None
+    ) -> Rendered:
+        """``context.profile.personal_context`` over this app's service and generator."""
+        from personal_memory.context import DEFAULT_MAX_TOKENS
+        from personal_memory.context.profile import personal_context
+
+        budget = max_tokens or DEFAULT_MAX_TOKENS
+        return personal_context(self.service, query, fmt, budget, limit, generator=self.generator)
 
 
 def _memory_ids(dumped: dict[str, Any]) -> list[str]:

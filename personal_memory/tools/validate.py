@@ -8,7 +8,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from personal_memory.pms.promotion import PromotionEngine
 from personal_memory.pms.schema import Tier, parse_memory_id
 from personal_memory.tools.runtime import AppState, run_tool
 
@@ -43,6 +42,8 @@ def register(server: MCPServer, app: AppState) -> None:
         memory_id: Annotated[str, Field(description="Id of the memory the user confirmed (from recall)")],
     ) -> ValidateResult:
         def call() -> ValidateResult:
+            from personal_memory.pms.promotion import PromotionEngine
+
             entry = app.service.validate(parse_memory_id(memory_id))
             decisions = PromotionEngine(app.service, app.policy).run([entry.id])
             moves = [

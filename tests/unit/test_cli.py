@@ -74,3 +74,21 @@ def test_every_command_is_listed_once_and_serve_imports_no_trainer() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_server_is_built_without_the_storage_engine() -> None:
+    """MCP clients spawn `pmem serve` at every launch: tools/list must not wait for numpy and the stores."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, click\n"
+        "from personal_memory.cli import main\n"
+        "main.get_command(click.Context(main), 'serve')\n"
+        "from personal_memory.config import load_settings\n"
+        "from personal_memory.server.app import build_server\n"
+        "build_server(load_settings(), warm_up=False)\n"
+        "print(sorted(m for m in ('numpy', 'personal_memory.pms.service', 'lance') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

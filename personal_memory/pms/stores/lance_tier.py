@@ -149,10 +149,7 @@ class LanceTierStore:
                     db = lancedb.connect(
                         self._uri, read_consistency_interval=timedelta(0), storage_options=self._storage_options or None
                     )
-                    if TABLE in db.list_tables().tables:  # as it is: a table from before the owner mark has none
-                        table = db.open_table(TABLE)
-                    else:
-                        table = db.create_table(TABLE, schema=schema, exist_ok=True)
+                    table = self._open_or_create(db, schema)
                     dataset = table.to_lance()
                 except (OSError, ValueError, RuntimeError) as exc:
                     raise LongTermStorageError(self._explain(exc)) from exc
@@ -162,6 +159,19 @@ class LanceTierStore:
                 self._reindex_missing()
         assert self._lance is not None
         return self._lance
+
+    @staticmethod
+    def _open_or_create(db: Any, schema: Any) -> lancedb.table.Table:
+        """The table as it is (one from before the owner mark has none), or a new one; when another process
+        creates it at the same moment, the loser of that race opens the winner's."""
+        if TABLE in db.list_tables().tables:
+            return db.open_table(TABLE)
+        try:
+            return db.create_table(TABLE, schema=schema, exist_ok=True)
+        except (OSError, ValueError, RuntimeError):
+            if TABLE not in db.list_tables().tables:
+                raise
+            return db.open_table(TABLE)
 
     def _check_owner(self, dataset: lance.LanceDataset) -> None:
         """Refuse a table that indexes another data dir's records (one from before the owner mark has none)."""
