@@ -147,6 +147,7 @@ class PromotionEngine:
     def run(self, ids: list[UUID] | None = None) -> list[Decision]:
         """Apply the rules (to ``ids`` only when given); a promoted memory may move on again in the same run."""
         self.repair()
+        self.service.flush_accesses()  # the access-count rules see every recall made so far
         done: list[Decision] = []
         pending = self.plan() if ids is None else self._plan_for(ids)
         while pending:
@@ -156,7 +157,6 @@ class PromotionEngine:
         return done
 
     def _plan_for(self, ids: list[UUID]) -> list[Decision]:
-        self.service.flush_accesses()
         now = self.service.clock()
         found = (self.service.store(t).get_many(ids).values() for t in (Tier.SHORT_TERM, Tier.LONG_TERM))
         decisions = (self._decide(e, now) for entries in found for e in entries)
