@@ -27,6 +27,7 @@ class AccessRecorder:
         self._write = write
         self._delay = delay
         self._lock = threading.Lock()
+        self._writing = threading.Lock()  # held through a write: a flush (close) waits for one in flight
         self._pending: Counter[UUID] = Counter()
         self._last: datetime | None = None
         self._timer: threading.Timer | None = None
@@ -45,15 +46,17 @@ class AccessRecorder:
             self.flush()
 
     def flush(self) -> None:
-        """Write what is pending now (``close`` and tests call this; the timer does otherwise)."""
-        with self._lock:
-            pending, last = self._pending, self._last
-            self._pending, self._last = Counter(), None
-            timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-        if pending and last is not None:
-            self._write(pending, last)
+        """Write what is pending now, after any write in flight (``close`` and tests call this; the timer does
+        otherwise)."""
+        with self._writing:
+            with self._lock:
+                pending, last = self._pending, self._last
+                self._pending, self._last = Counter(), None
+                timer, self._timer = self._timer, None
+            if timer is not None:
+                timer.cancel()
+            if pending and last is not None:
+                self._write(pending, last)
 
     def _flush_logged(self) -> None:
         try:

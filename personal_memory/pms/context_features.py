@@ -1,8 +1,8 @@
 """The thread signals the context reranker combines: one row of ``FEATURES`` per candidate.
 
-Every signal comes from what recall already holds: the dense and full-text scores of its two result lists,
-the candidates' records and the records of the turns just around them (``Thread``, loaded in one batch).
-A neighbour absent from the result lists scores the list's floor; a memory outside any thread is its own
+Every signal comes from what recall already holds: the dense and full-text scores of its two result lists
+and the records of the pool, which holds the turns just around its best candidates (loaded in one batch).
+A turn absent from the result lists scores the list's floor; a memory outside any thread is its own
 context, so the thread signals of an atomic memory are its own scores.
 """
 
@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from uuid import UUID
 
@@ -114,13 +114,6 @@ class Signals:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Thread:
-    """The texts of the turns around the pool: memory id -> content (the pool's own are read off its entries)."""
-
-    texts: dict[UUID, str] = field(default_factory=dict)
-
-
 def conversation_ref(cand: Candidate) -> ConversationRef | None:
     entry = cand.entry
     if entry is None:
@@ -163,12 +156,10 @@ def _bm25_windows(query: str, windows: list[list[str]], sample: Iterable[str]) -
     return out / top if top > 0 else out
 
 
-def features(query: str, pool: list[Candidate], signals: Signals, thread: Thread | None = None) -> np.ndarray:
-    """One row of ``FEATURES`` per pool candidate (in the pool's order, which is by plain relevance)."""
+def features(query: str, pool: list[Candidate], signals: Signals) -> np.ndarray:
+    """One row of ``FEATURES`` per pool candidate (in the pool's order: by plain relevance, then the neighbours)."""
     dense_floor, dense_best = signals.dense_floor, signals.dense_best
     texts = {c.memory_id: c.entry.content for c in pool if c.entry is not None}
-    if thread is not None:
-        texts |= thread.texts
     named = _names(query)
     refs = [conversation_ref(c) for c in pool]
     speakers = {r.speaker.casefold() for r in refs if r is not None and r.speaker}

@@ -92,11 +92,15 @@ def build_server(settings: Settings, warm_up: bool = True, clock: Clock | None =
             threading.Thread(target=_warm_up, args=(app,), name="pmem-warm-up", daemon=True).start()
         if settings.plm_context:
             threading.Thread(target=_attach_plm, args=(app, settings), name="pmem-plm", daemon=True).start()
-        async with anyio.create_task_group() as background:
-            if settings.promotion_interval_minutes > 0:
-                background.start_soon(_promotions, app, settings.promotion_interval_minutes * 60)
-            yield app
-            background.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as background:
+                if settings.promotion_interval_minutes > 0:
+                    background.start_soon(_promotions, app, settings.promotion_interval_minutes * 60)
+                yield app
+                background.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(app.flush)
 
     server = MCPServer(
         name="personal-memory",

@@ -62,6 +62,13 @@ class AppState:
                 self._log = open_interaction_log(self.settings)
             return self._log
 
+    def flush(self) -> None:
+        """Write what the service holds back (access counts), so a session that ends cleanly loses nothing."""
+        with self._lock:
+            service = self._service
+        if service is not None:
+            service.flush_accesses()
+
     @functools.cached_property
     def policy(self) -> PromotionPolicy:
         return self.settings.promotion_policy()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from uuid import UUID, uuid4
 
+import anyio
+from mcp import Client
+
+from personal_memory.config import load_settings
+from personal_memory.pms.access import AccessRecorder
 from personal_memory.pms.embedding import HashEmbedder
 from personal_memory.pms.paths import DataPaths
 from personal_memory.pms.service import MemoryService, NewMemory, RecallQuery
 from personal_memory.pms.service_models import ServiceOptions
+from personal_memory.server.app import build_server
 
 
 def _service(home: Path, delay: float) -> MemoryService:
@@ -52,5 +62,35 @@ def test_no_delay_writes_at_once_and_forgotten_ids_are_skipped(tmp_path: Path) -
         service.forget(gone)
         service.touch([kept, gone])
         assert service.find(kept).access_count == 1
+    finally:
+        service.close()
+
+
+def test_a_flush_waits_for_the_background_write_in_flight() -> None:
+    started, written = threading.Event(), []
+
+    def slow_write(counts: Counter[UUID], now: datetime) -> None:
+        started.set()
+        time.sleep(0.3)
+        written.append(sum(counts.values()))
+
+    recorder = AccessRecorder(slow_write, delay=0.01)
+    recorder.record([uuid4(), uuid4()], datetime.now())
+    assert started.wait(5)  # the timer took the pending counts and is writing them
+    recorder.flush()  # as close does: it must not return (and let the store close) under a write
+    assert written == [2]
+
+
+def test_a_server_session_that_ends_writes_its_pending_counts(isolated_home: Path) -> None:
+    async def session() -> str:
+        async with Client(build_server(load_settings(embedder="hash"), warm_up=False)) as client:
+            out = await client.call_tool("remember", {"content": "My sister Ana lives in Porto"})
+            await client.call_tool("recall", {"query": "Where does Ana live?"})
+            return out.structured_content["id"]  # type: ignore[index]
+
+    memory_id = anyio.run(session)
+    service = MemoryService(DataPaths(isolated_home), HashEmbedder(), ServiceOptions(access_write_delay=3600))
+    try:
+        assert service.find(UUID(memory_id)).access_count == 1  # written at the session's end, not a second later
     finally:
         service.close()

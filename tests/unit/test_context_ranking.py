@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from personal_memory.pms.context_features import FEATURES, Signals, Thread, features, lexical_query
+from personal_memory.pms.context_features import FEATURES, Signals, features, lexical_query
 from personal_memory.pms.context_ranking import ContextRanker, load_model
 from personal_memory.pms.ranking import Candidate
 from personal_memory.pms.schema import ConversationRef, MemoryEntry, MemorySource, Tier, utcnow
@@ -56,12 +56,12 @@ def test_a_turn_whose_window_holds_the_question_words_ranks_first_by_window_bm25
     _, asked = _turn(3, "Ana", "Did you go to the pottery class?")
     _, answer = _turn(4, "Ben", "Yes, I made a bowl there.")
     _, far = _turn(30, "Ben", "I made soup.")
-    after = ConversationRef(thread="chat-1", session=2, turn=5).at(5)
-    pool = [_candidate(answer, 0.4, 0.0), _candidate(far, 0.5, 0.2)]
-    thread = Thread({asked.id: asked.content, after: "Lovely, show me the pottery bowl!"})
-    rows = features("What did Ben make at the pottery class?", pool, Signals.of(pool), thread)
+    _, after = _turn(5, "Ana", "Lovely, show me the pottery bowl!")
+    scored = ((answer, 0.4, 0.0), (far, 0.5, 0.2), (asked, 0.0, 0.0), (after, 0.0, 0.0))
+    pool = [_candidate(entry, dense, text) for entry, dense, text in scored]
+    rows = features("What did Ben make at the pottery class?", pool, Signals.of(pool))
     window = rows[:, FEATURES.index("bm25_window")]
-    assert window[0] == 1.0 and window[1] == 0.0  # its neighbours speak of the pottery class; the far turn's do not
+    assert window[0] == window.max() and window[1] == 0.0  # its neighbours speak of the pottery class; far's do not
 
 
 def test_a_when_question_favours_turns_that_speak_of_time() -> None:
@@ -102,7 +102,7 @@ def test_a_threaded_turn_found_through_its_neighbour_comes_back_from_recall(fake
     assert all(isinstance(i, UUID) for i in found)
 
 
-def test_the_ranker_reads_the_turns_around_its_pool_in_one_batch_and_leaves_atomic_pools_alone() -> None:
+def test_the_ranker_adds_the_turns_around_its_pool_in_one_batch_and_leaves_atomic_pools_alone() -> None:
     _, asked = _turn(3, "Ana", "Did you go to the pottery class?")
     _, answer = _turn(4, "Ben", "Yes, I made a bowl there.")
     stored = {asked.id: asked, answer.id: answer}
@@ -115,7 +115,8 @@ def test_the_ranker_reads_the_turns_around_its_pool_in_one_batch_and_leaves_atom
 
     ranker = ContextRanker()
     pool = {answer.id: Candidate(answer.id, Tier.SHORT_TERM, dense=0.4, relevance=0.3)}
-    assert [c.memory_id for c in ranker.rerank("pottery class", pool, attach, whole=False)] == [answer.id]
+    ranked = ranker.rerank("pottery class", pool, attach, whole=False)
+    assert {c.memory_id for c in ranked} == {answer.id, asked.id}  # the neighbour joins the pool
     assert len(batches) == 2 and asked.id in batches[1]  # the pool, then its neighbours at once
 
     batches.clear()
