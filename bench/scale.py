@@ -266,7 +266,12 @@ def main() -> None:
     parser.add_argument("--ingest", type=int, default=1000, help="Memories bulk-ingested per size")
     parser.add_argument("--mcp-max", type=int, default=100_000, help="Largest size also measured over MCP stdio")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (the server's default is 1)")
-    parser.add_argument("--embedder", choices=["onnx", "onnx-fp32"], default="onnx", help="int8 (default) or fp32")
+    parser.add_argument(
+        "--embedder",
+        choices=["onnx", "onnx-fp32", "onnx-int8-dynamic"],
+        default="onnx",
+        help="int8 (default), fp32, or the earlier int8 file (one scale per run)",
+    )
     parser.add_argument("--embedder-cache", type=Path, default=Path(tempfile.gettempdir()) / "pmem-embedder-cache")
     parser.add_argument("--no-baseline", action="store_true", help="Skip the sentence-transformers baseline")
     parser.add_argument("--baseline-threads", type=int, help="torch threads of the baseline (default: its own)")
@@ -286,7 +291,7 @@ def main() -> None:
     if st:
         ingest.update(sentence_transformers_per_s=st, ratio=ingest["pmem_per_s"] / st)
         ingest["sentence_transformers_threads"] = args.baseline_threads or "default"
-    if args.embedder == "onnx":
+    if args.embedder != "onnx-fp32":
         ingest["quantisation"] = quantisation_cost(embedder, args.embedder_cache, texts, queries(SEED, args.queries))
     _print(rows, ingest)
     write_results(args.results, {"sizes": rows, "ingest": ingest, "threads": args.threads, "embedder": args.embedder})

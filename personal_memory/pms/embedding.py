@@ -6,13 +6,17 @@ plus ``tokenizers`` reach the first vector in well under a second with fp32 vect
 sentence-transformers (see ``shared/ENVIRONMENT.md``). The ONNX graph is exported once from the
 MiniLM folder (torch is needed for that single step) and cached under ``PMEM_HOME/models/embedder``.
 
-Why int8 by default (``onnx``): dynamic quantisation of the same weights (signed 8-bit, per output
-channel, 7-bit range), made once beside the export, embeds bulk text nearly twice as fast and a query
-three times as fast, loads a quarter of the bytes, and moves the product's LoCoMo recall@5/@10 by under
-0.01 (README, Performance). Its vectors are a space of their own (cosine about 0.99 to
-fp32), so its identity differs: a store made with the fp32 model (``onnx-fp32``) is refused, never
-mixed. The 7-bit range keeps the integer products of CPUs without VNNI from saturating, so one file
-gives the same vectors on every x86 CPU.
+Why int8 by default (``onnx``): the export's linear layers are rewritten, once, beside the export, to
+integer matrix products with signed 8-bit weights (per output channel, 7-bit range) and unsigned 8-bit
+activations scaled per token, computed as each text is embedded; the word-embedding table is stored as
+8-bit rows. It embeds bulk text about twice as fast as fp32, loads a quarter of the bytes, and keeps
+a mean cosine of 0.996 to fp32. Scaling each token's activations on their own (rather than a whole run's, as
+ONNX Runtime's dynamic quantisation does) makes a text's vector independent of what it is batched with, so
+bulk text runs in batches while a query, embedded alone, gets exactly the vector its stored twin got. Its
+vectors are a space of their own, so its identity differs: a store made with another model is refused,
+never mixed (``auto`` keeps the model a data dir was made with: ``onnx-fp32``, or ``onnx-int8-dynamic``
+for the earlier int8 file). The 7-bit weights keep the integer products of CPUs without VNNI from
+saturating, so one file gives the same vectors on every x86 CPU.
 """
 
 from __future__ import annotations
@@ -41,9 +45,13 @@ logger = logging.getLogger(__name__)
 EMBEDDING_DIM = 384
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256 word pieces; longer input is truncated.
 _EXPORT_VERSION = "1"
-_QUANTIZE_VERSION = "1"  # bump when the quantisation settings change: the int8 file's name changes with it
+_QUANTIZE_VERSION = "2"  # bump when the quantisation changes: the int8 file's name changes with it
+_DYNAMIC_VERSION = "1"  # the earlier int8 file (ONNX Runtime dynamic quantisation), kept for its stores
 MODEL_NAME = "all-MiniLM-L6-v2"
-KINDS = ("onnx", "onnx-fp32", "hash")  # onnx: int8 weights (default); onnx-fp32: the exported weights as they are
+# onnx: int8, per-token activations (default); onnx-fp32: the exported weights as they are; onnx-int8-dynamic: the
+# earlier int8 file (one scale per run), chosen only by ``auto`` for a data dir made with it; hash: tests only.
+KINDS = ("onnx", "onnx-fp32", "onnx-int8-dynamic", "hash")
+_WEIGHT_RANGE = 63  # 7-bit weights: u8 x s8 pair sums stay under 2**15 on CPUs without VNNI
 
 
 class Embedder(Protocol):
@@ -212,7 +220,8 @@ def export_onnx(model_dir: Path, target: Path) -> Path:
 
 
 def quantize_onnx(source: Path, target: Path) -> Path:
-    """Write the int8 version of an fp32 export (ONNX Runtime dynamic quantisation); atomic, idempotent."""
+    """Write the earlier int8 version of an fp32 export (ONNX Runtime dynamic quantisation: one activation scale
+    per run, so a text's vector depends on its batch); kept for stores made with it. Atomic, idempotent."""
     if target.exists():
         return target
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -229,13 +238,101 @@ def quantize_onnx(source: Path, target: Path) -> Path:
     return target
 
 
-def onnx_cache_path(cache_dir: Path, model_dir: Path, quantized: bool = False) -> Path:
+def quantize_per_token(source: Path, target: Path) -> Path:
+    """Write the int8 version of an fp32 export; atomic, idempotent.
+
+    Every MatMul by a constant 2-D weight becomes ``MatMulIntegerToFloat`` (unsigned 8-bit activations with zero
+    point 128, signed 7-bit weights with one scale per output channel) followed by a multiplication by each token's
+    activation scale: the in-graph ``Abs``/``ReduceMax``/``Div``/``QuantizeLinear`` quantise each token's row by
+    its own largest magnitude. Nothing mixes rows, so a text's vector does not depend on its batch. The word
+    embedding table becomes signed 8-bit rows with one scale per row, dequantised after the ``Gather``."""
+    if target.exists():
+        return target
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    logger.info("Quantising %s to int8 at %s (one time only)", source, target)
+    model = onnx.load(str(source))
+    graph = model.graph
+    weights = {init.name: init for init in graph.initializer}
+    added: list[onnx.TensorProto] = []
+
+    def constant(name: str, value: np.ndarray) -> str:
+        added.append(numpy_helper.from_array(value, name))
+        return name
+
+    eps = constant("pq_eps", np.array(1e-12, dtype=np.float32))
+    step = constant("pq_step", np.array(1.0 / 127, dtype=np.float32))  # |x| / max|x| in [-1, 1] -> [-127, 127]
+    zero = constant("pq_zero", np.array(128, dtype=np.uint8))
+    one = constant("pq_one", np.array(1.0, dtype=np.float32))
+    quantised: dict[str, tuple[str, str]] = {}  # activation -> (its uint8 tensor, its per-token max |x|)
+    replaced: set[str] = set()
+    nodes: list[onnx.NodeProto] = []
+    for node in graph.node:
+        weight = weights.get(node.input[1]) if len(node.input) > 1 else None
+        if node.op_type == "MatMul" and weight is not None and len(weight.dims) == 2:
+            x, name, out = node.input[0], node.input[1], node.output[0]
+            if x not in quantised:
+                p = f"pq{len(quantised)}"
+                nodes += [
+                    helper.make_node("Abs", [x], [f"{p}_abs"]),
+                    helper.make_node("ReduceMax", [f"{p}_abs"], [f"{p}_max0"], axes=[-1], keepdims=1),
+                    helper.make_node("Max", [f"{p}_max0", eps], [f"{p}_max"]),
+                    helper.make_node("Div", [x, f"{p}_max"], [f"{p}_unit"]),
+                    helper.make_node("QuantizeLinear", [f"{p}_unit", step, zero], [f"{p}_q"]),
+                ]
+                quantised[x] = (f"{p}_q", f"{p}_max")
+            q, row_max = quantised[x]
+            w = numpy_helper.to_array(weight).astype(np.float32)
+            scale = np.abs(w).max(axis=0) / _WEIGHT_RANGE
+            scale[scale == 0] = 1.0
+            w_q = np.clip(np.rint(w / scale), -_WEIGHT_RANGE, _WEIGHT_RANGE).astype(np.int8)
+            w_name, s_name = constant(f"{name}_q", w_q), constant(f"{name}_scale", (scale / 127).astype(np.float32))
+            nodes += [
+                helper.make_node(
+                    "MatMulIntegerToFloat", [q, w_name, one, s_name, zero], [f"{out}_unit"], domain="com.microsoft"
+                ),
+                helper.make_node("Mul", [f"{out}_unit", row_max], [out]),
+            ]
+            replaced.add(name)
+        elif node.op_type == "Gather" and node.input[0] in weights and weights[node.input[0]].dims[0] > 10_000:
+            name, out = node.input[0], node.output[0]
+            table = numpy_helper.to_array(weights[name]).astype(np.float32)
+            scale = np.abs(table).max(axis=1, keepdims=True) / 127
+            scale[scale == 0] = 1.0
+            t_name = constant(f"{name}_q", np.rint(table / scale).astype(np.int8))
+            s_name = constant(f"{name}_scale", scale.astype(np.float32))
+            nodes += [
+                helper.make_node("Gather", [t_name, node.input[1]], [f"{out}_q"]),
+                helper.make_node("Gather", [s_name, node.input[1]], [f"{out}_scale"]),
+                helper.make_node("Cast", [f"{out}_q"], [f"{out}_f"], to=TensorProto.FLOAT),
+                helper.make_node("Mul", [f"{out}_f", f"{out}_scale"], [out]),
+            ]
+            replaced.add(name)
+        else:
+            nodes.append(node)
+    kept = [init for init in graph.initializer if init.name not in replaced]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.initializer[:]
+    graph.initializer.extend(kept + added)
+    if not any(op.domain == "com.microsoft" for op in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, target)
+    return target
+
+
+def onnx_cache_path(cache_dir: Path, model_dir: Path, quantized: bool = False, dynamic: bool = False) -> Path:
     """Where the export of ``model_dir`` lives: keyed by the weights' path and size and the exporter version
-    (and, for the int8 file, the quantiser version)."""
+    (and, for an int8 file, the quantiser version; ``dynamic``: the earlier int8 file)."""
     weights = model_dir / "model.safetensors"
     stat = weights.stat()
     key = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{_EXPORT_VERSION}".encode()).hexdigest()[:12]
-    return cache_dir / (f"minilm-{key}-int8q{_QUANTIZE_VERSION}.onnx" if quantized else f"minilm-{key}.onnx")
+    if dynamic:
+        return cache_dir / f"minilm-{key}-int8q{_DYNAMIC_VERSION}.onnx"
+    return cache_dir / (f"minilm-{key}-int8pt{_QUANTIZE_VERSION}.onnx" if quantized else f"minilm-{key}.onnx")
 
 
 def identity_of(kind: str) -> str:
@@ -243,6 +340,8 @@ def identity_of(kind: str) -> str:
     if kind == "hash":
         return HashEmbedder().identity
     if kind == "onnx":
+        return f"{MODEL_NAME}-int8pt:{EMBEDDING_DIM}"
+    if kind == "onnx-int8-dynamic":
         return f"{MODEL_NAME}-int8:{EMBEDDING_DIM}"
     if kind == "onnx-fp32":
         return f"{MODEL_NAME}:{EMBEDDING_DIM}"
@@ -310,7 +409,8 @@ class LazyEmbedder:
 
 
 def build_embedder(kind: str, cache_dir: Path, model_dir: Path | None = None, threads: int = 1) -> Embedder:
-    """Factory: ``onnx`` (the real model, int8; default), ``onnx-fp32`` (the same, fp32) or ``hash`` (tests only).
+    """Factory: ``onnx`` (the real model, int8; default), ``onnx-fp32`` (the same, fp32), ``onnx-int8-dynamic`` (the
+    earlier int8 file, for stores made with it) or ``hash`` (tests only).
 
     The first call exports the model (and quantises it) into ``cache_dir``; later ones load the cached file."""
     identity = identity_of(kind)
@@ -323,7 +423,11 @@ def build_embedder(kind: str, cache_dir: Path, model_dir: Path | None = None, th
         (path.parent / "export.json").write_text(json.dumps({"model_dir": str(folder), "onnx": path.name}))
     if kind == "onnx-fp32":
         return OnnxMiniLMEmbedder(path, folder, threads=threads, identity=identity)
-    # One text per run: dynamic quantisation scales each run's activations by their range, so a text batched
-    # with others would get a slightly different vector (cosine about 0.99) than alone, as a query is embedded.
-    path = quantize_onnx(path, onnx_cache_path(cache_dir, folder, quantized=True))
-    return OnnxMiniLMEmbedder(path, folder, threads=threads, batch_size=1, identity=identity)
+    if kind == "onnx-int8-dynamic":
+        # One text per run: dynamic quantisation scales each run's activations by their range, so a text batched
+        # with others would get a slightly different vector (cosine about 0.99) than alone, as a query is embedded.
+        path = quantize_onnx(path, onnx_cache_path(cache_dir, folder, dynamic=True))
+        return OnnxMiniLMEmbedder(path, folder, threads=threads, batch_size=1, identity=identity)
+    # Batches are safe here: each token is quantised by its own scale, so a text's vector ignores its neighbours.
+    path = quantize_per_token(path, onnx_cache_path(cache_dir, folder, quantized=True))
+    return OnnxMiniLMEmbedder(path, folder, threads=threads, identity=identity)
