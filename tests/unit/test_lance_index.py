@@ -194,3 +194,10 @@ def test_a_large_table_is_searched_with_exact_distances(tmp_path: Path, rescore_
             assert error(found, probe) < 1e-5 if rescore_rows == 2500 else error(found, probe) > 1e-5
     store.close()
     reopened.close()
+
+
+def test_the_index_gets_a_partition_per_thousand_rows_up_to_a_cap() -> None:
+    """LanceDB's default (about 8,000 rows a partition) left 11 at 100k: every search was a full scan."""
+    policy = AnnPolicy()
+    assert [policy.partitions(rows) for rows in (500, 10_000, 100_000, 1_000_000)] == [1, 10, 100, 128]
+    assert policy.nprobes < policy.partitions(1_000_000)  # a large table is probed, not scanned

@@ -69,10 +69,18 @@ class AnnPolicy:
     What is lost is order, not reach (more probes changed nothing): at 1M, recall@10 was 0.94-0.975
     depending on the index build, and 1.000 once the fetched results were re-scored with exact distances,
     for 3 ms a search. So tables of ``rescore_rows`` or more are re-scored; smaller ones keep the 3 ms.
+    Partitions: at 100k, 100 partitions and 40 probes reach the recall of scanning all of them (0.963) in
+    3.3 ms instead of 5.0; at 1M, 128 partitions keep the reach LanceDB's default (121) measured.
     """
 
+    def partitions(self, rows: int) -> int:
+        """IVF partitions for an index trained on ``rows`` rows."""
+        return max(1, min(rows // self.rows_per_partition, self.max_partitions))
+
     min_rows: int = 10_000  # below this a flat scan is fast enough and an index would be poorly trained
-    nprobes: int = 24
+    nprobes: int = 40
+    rows_per_partition: int = 1_000  # LanceDB's default (about 8,000) left 11 partitions at 100k: a full scan
+    max_partitions: int = 128
     legacy_refine_rows: int = 300  # an IVF_PQ index (older versions) re-scores this many exactly until rebuilt
     rescore_rows: int = 500_000  # from this many rows on, the results of an IVF_SQ search are re-scored exactly
     retrain_growth: float = 4.0  # rebuild (retrain) the index once the table is this many times its trained size
@@ -464,7 +472,8 @@ class LanceTierStore:
                 from lancedb.index import IvfSq
 
                 # Training reads a sample and commits a new index version: writers need not wait for it.
-                table.create_index("vector", config=IvfSq(distance_type="cosine"), name=VECTOR_INDEX, replace=True)
+                config = IvfSq(distance_type="cosine", num_partitions=self.ann.partitions(rows))
+                table.create_index("vector", config=config, name=VECTOR_INDEX, replace=True)
                 self._trained_file().write_text(str(rows))
                 self._has_ann, self._legacy_ann = True, False
                 self._rescore = rows >= self.ann.rescore_rows
