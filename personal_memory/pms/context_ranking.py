@@ -112,7 +112,7 @@ def shipped_model_path() -> Path:
     return Path(str(resources.files("personal_memory.pms.data").joinpath(_MODEL_FILE)))
 
 
-def _thread(pool: list[Candidate], attach: Attach) -> list[Candidate]:
+def _neighbours(pool: list[Candidate], attach: Attach) -> list[Candidate]:
     """The active turns within ``WINDOW`` of the pool's first ``THREAD_READ`` that are not in the pool: one batch.
 
     They join the pool: the turn that answers is often next to the one that matches ("Did you go?" / "Yes,
@@ -148,8 +148,7 @@ class ContextRanker:
         pool = [c for c in pool if c.entry is not None]
         if not any(conversation_ref(c) is not None for c in pool):
             return pool  # no thread to read: atomic memories keep the plain hybrid order
-        neighbours = _thread(pool, attach)
-        pool += neighbours
+        pool += _neighbours(pool, attach)
         rows = features(query, pool, Signals.of(ordered))
         if self.recorder is not None:
             self.recorder(query, pool, rows)

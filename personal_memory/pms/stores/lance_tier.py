@@ -73,10 +73,6 @@ class AnnPolicy:
     3.3 ms instead of 5.0; at 1M, 128 partitions keep the reach LanceDB's default (121) measured.
     """
 
-    def partitions(self, rows: int) -> int:
-        """IVF partitions for an index trained on ``rows`` rows."""
-        return max(1, min(rows // self.rows_per_partition, self.max_partitions))
-
     min_rows: int = 10_000  # below this a flat scan is fast enough and an index would be poorly trained
     nprobes: int = 40
     rows_per_partition: int = 1_000  # LanceDB's default (about 8,000) left 11 partitions at 100k: a full scan
@@ -85,6 +81,14 @@ class AnnPolicy:
     rescore_rows: int = 500_000  # from this many rows on, the results of an IVF_SQ search are re-scored exactly
     retrain_growth: float = 4.0  # rebuild (retrain) the index once the table is this many times its trained size
     refresh_rows: int = 5_000  # rows added since the last run that start a background ``optimize``
+
+    def partitions(self, rows: int) -> int:
+        """IVF partitions for an index trained on ``rows`` rows."""
+        return max(1, min(rows // self.rows_per_partition, self.max_partitions))
+
+    def rescores(self, rows: int) -> bool:
+        """Whether an IVF_SQ search of a table of ``rows`` rows re-scores its results with exact distances."""
+        return rows >= self.rescore_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +208,7 @@ class LanceTierStore:
         self._has_fts = "Inverted" in kinds
         self._has_ann = bool(kinds - {"Inverted"})
         self._legacy_ann = "IVF_PQ" in kinds
-        self._rescore = self._legacy_ann or (self._has_ann and dataset.count_rows() >= self.ann.rescore_rows)
+        self._rescore = self._legacy_ann or (self._has_ann and self.ann.rescores(dataset.count_rows()))
 
     def _owner_id(self) -> str:
         """This data dir's id, created once (atomically: concurrent first openers agree on one)."""
@@ -476,7 +480,7 @@ class LanceTierStore:
                 table.create_index("vector", config=config, name=VECTOR_INDEX, replace=True)
                 self._trained_file().write_text(str(rows))
                 self._has_ann, self._legacy_ann = True, False
-                self._rescore = rows >= self.ann.rescore_rows
+                self._rescore = self.ann.rescores(rows)
             with self._lock:
                 table.optimize(cleanup_older_than=timedelta(hours=1))
             stats = table.index_stats(VECTOR_INDEX) if self._has_ann else None
